@@ -1,0 +1,103 @@
+package imageref
+
+import (
+	"reflect"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+func parseNode(t *testing.T, src string) *yaml.Node {
+	t.Helper()
+	n, err := yaml.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.YNode()
+}
+
+func TestFindContainersAtAnyDepth(t *testing.T) {
+	cronJob := parseNode(t, `
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          initContainers:
+          - name: migrate
+            image: ghcr.io/acme/migrate:v1
+          containers:
+          - name: job
+            image: ghcr.io/acme/job@sha256:`+hex64+`
+          - name: empty
+            image: ""
+          - name: null-image
+            image:
+          - name: no-image-field
+          ephemeralContainers:
+          - name: debug
+            image: busybox
+`)
+	want := []Use{
+		{Image: "ghcr.io/acme/migrate:v1", Slot: InitContainer, Container: "migrate", Path: "spec.jobTemplate.spec.template.spec.initContainers[0].image"},
+		{Image: "ghcr.io/acme/job@sha256:" + hex64, Slot: Container, Container: "job", Path: "spec.jobTemplate.spec.template.spec.containers[0].image"},
+		{Image: "", Slot: Container, Container: "empty", Path: "spec.jobTemplate.spec.template.spec.containers[1].image"},
+		{Image: "", Slot: Container, Container: "null-image", Path: "spec.jobTemplate.spec.template.spec.containers[2].image"},
+		{Image: "busybox", Slot: EphemeralContainer, Container: "debug", Path: "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image"},
+	}
+	if got := Find(cronJob, nil); !reflect.DeepEqual(got, want) {
+		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestFindFieldSpecs(t *testing.T) {
+	obj := parseNode(t, `
+apiVersion: example.com/v1
+kind: Runner
+metadata: {name: r}
+spec:
+  runtime:
+    image: ghcr.io/acme/runtime:v3
+  sidecars:
+  - image: ghcr.io/acme/sidecar:v1
+  - image: ghcr.io/acme/sidecar:v2
+  mirrors: [ghcr.io/acme/m1, ghcr.io/acme/m2]
+`)
+	specs := []FieldSpec{
+		{Kind: "Runner", Path: "spec/runtime/image"},
+		{Kind: "Runner", Path: "spec/sidecars[]/image"},
+		{Group: "example.com", Path: "spec/mirrors"},
+		{Kind: "Other", Path: "spec/runtime/image"},
+		{Group: "other.io", Path: "spec/runtime/image"},
+		{Kind: "Runner", Path: "spec/missing/image"},
+	}
+	want := []Use{
+		{Image: "ghcr.io/acme/runtime:v3", Slot: Field, Path: "spec.runtime.image"},
+		{Image: "ghcr.io/acme/sidecar:v1", Slot: Field, Path: "spec.sidecars[0].image"},
+		{Image: "ghcr.io/acme/sidecar:v2", Slot: Field, Path: "spec.sidecars[1].image"},
+		{Image: "ghcr.io/acme/m1", Slot: Field, Path: "spec.mirrors[0]"},
+		{Image: "ghcr.io/acme/m2", Slot: Field, Path: "spec.mirrors[1]"},
+	}
+	if got := Find(obj, specs); !reflect.DeepEqual(got, want) {
+		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestParseFieldSpec(t *testing.T) {
+	got, err := ParseFieldSpec(" Workflow:spec/templates[]/container/image ")
+	if want := (FieldSpec{Kind: "Workflow", Path: "spec/templates[]/container/image"}); err != nil || got != want {
+		t.Errorf("ParseFieldSpec = %+v, %v; want %+v", got, err, want)
+	}
+	for in, want := range map[string]string{
+		"spec/image":        `image field "spec/image" is not of the form Kind:path/to/image`,
+		"Workflow:":         `image field "Workflow:" is not of the form Kind:path/to/image`,
+		"Workflow:spec//im": `image field "Workflow:spec//im" has an empty path segment`,
+	} {
+		if _, err := ParseFieldSpec(in); err == nil || err.Error() != want {
+			t.Errorf("ParseFieldSpec(%q) error = %v, want %q", in, err, want)
+		}
+	}
+}
