@@ -70,6 +70,8 @@ type Use struct {
 	Container string
 	// Path locates the field, e.g. "spec.template.spec.initContainers[0].image".
 	Path string
+	// Line is the field's line in the parsed text, 0 when unknown.
+	Line int
 }
 
 // Find returns every image in obj: the image of each item of a containers,
@@ -106,6 +108,7 @@ func walkContainers(n *yaml.Node, path string, uses *[]Use) {
 							Slot:      slot,
 							Container: scalar(mapValue(item, "name")),
 							Path:      fmt.Sprintf("%s[%d].image", childPath, j),
+							Line:      image.Line,
 						})
 					}
 				}
@@ -123,14 +126,14 @@ func walkFieldSpec(n *yaml.Node, segments []string, path string, uses *[]Use) {
 	if len(segments) == 0 {
 		switch n.Kind {
 		case yaml.ScalarNode:
-			*uses = append(*uses, Use{Image: imageValue(n), Slot: Field, Path: path})
+			*uses = append(*uses, Use{Image: imageValue(n), Slot: Field, Path: path, Line: n.Line})
 		case yaml.SequenceNode:
 			// kustomize also accepts a path that ends at a list of
 			// scalars or of objects carrying an image.
 			for i, item := range n.Content {
 				if item.Kind == yaml.MappingNode {
 					if image := mapValue(item, "image"); image != nil {
-						*uses = append(*uses, Use{Image: imageValue(image), Slot: Field, Path: fmt.Sprintf("%s[%d].image", path, i)})
+						*uses = append(*uses, Use{Image: imageValue(image), Slot: Field, Path: fmt.Sprintf("%s[%d].image", path, i), Line: image.Line})
 					}
 				} else {
 					walkFieldSpec(item, nil, fmt.Sprintf("%s[%d]", path, i), uses)

@@ -42,11 +42,11 @@ spec:
             image: busybox
 `)
 	want := []Use{
-		{Image: "ghcr.io/acme/migrate:v1", Slot: InitContainer, Container: "migrate", Path: "spec.jobTemplate.spec.template.spec.initContainers[0].image"},
-		{Image: "ghcr.io/acme/job@sha256:" + hex64, Slot: Container, Container: "job", Path: "spec.jobTemplate.spec.template.spec.containers[0].image"},
-		{Image: "", Slot: Container, Container: "empty", Path: "spec.jobTemplate.spec.template.spec.containers[1].image"},
-		{Image: "", Slot: Container, Container: "null-image", Path: "spec.jobTemplate.spec.template.spec.containers[2].image"},
-		{Image: "busybox", Slot: EphemeralContainer, Container: "debug", Path: "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image"},
+		{Image: "ghcr.io/acme/migrate:v1", Slot: InitContainer, Container: "migrate", Path: "spec.jobTemplate.spec.template.spec.initContainers[0].image", Line: 12},
+		{Image: "ghcr.io/acme/job@sha256:" + hex64, Slot: Container, Container: "job", Path: "spec.jobTemplate.spec.template.spec.containers[0].image", Line: 15},
+		{Image: "", Slot: Container, Container: "empty", Path: "spec.jobTemplate.spec.template.spec.containers[1].image", Line: 17},
+		{Image: "", Slot: Container, Container: "null-image", Path: "spec.jobTemplate.spec.template.spec.containers[2].image", Line: 19},
+		{Image: "busybox", Slot: EphemeralContainer, Container: "debug", Path: "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image", Line: 23},
 	}
 	if got := Find(cronJob, nil); !reflect.DeepEqual(got, want) {
 		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
@@ -75,11 +75,11 @@ spec:
 		{Kind: "Runner", Path: "spec/missing/image"},
 	}
 	want := []Use{
-		{Image: "ghcr.io/acme/runtime:v3", Slot: Field, Path: "spec.runtime.image"},
-		{Image: "ghcr.io/acme/sidecar:v1", Slot: Field, Path: "spec.sidecars[0].image"},
-		{Image: "ghcr.io/acme/sidecar:v2", Slot: Field, Path: "spec.sidecars[1].image"},
-		{Image: "ghcr.io/acme/m1", Slot: Field, Path: "spec.mirrors[0]"},
-		{Image: "ghcr.io/acme/m2", Slot: Field, Path: "spec.mirrors[1]"},
+		{Image: "ghcr.io/acme/runtime:v3", Slot: Field, Path: "spec.runtime.image", Line: 7},
+		{Image: "ghcr.io/acme/sidecar:v1", Slot: Field, Path: "spec.sidecars[0].image", Line: 9},
+		{Image: "ghcr.io/acme/sidecar:v2", Slot: Field, Path: "spec.sidecars[1].image", Line: 10},
+		{Image: "ghcr.io/acme/m1", Slot: Field, Path: "spec.mirrors[0]", Line: 11},
+		{Image: "ghcr.io/acme/m2", Slot: Field, Path: "spec.mirrors[1]", Line: 11},
 	}
 	if got := Find(obj, specs); !reflect.DeepEqual(got, want) {
 		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
