@@ -1,0 +1,200 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// ErrOutsideRoot is returned for any path that is, or resolves through a
+// symlink to, a place outside the repository root.
+var ErrOutsideRoot = errors.New("outside the repository")
+
+var errReadOnly = errors.New("the repository is read-only while rendering")
+
+// repoFS is the only filesystem kustomize sees while rendering: the
+// repository root on disk, read-only, confined to the root through ".."
+// and symlinks, with every file checked against the input limits before
+// kustomize parses it, and with in-memory replacements for files that
+// parameters change.
+type repoFS struct {
+	disk    filesys.FileSystem
+	root    string // absolute, symlinks resolved
+	overlay map[string][]byte
+	limits  *budget
+}
+
+func newRepoFS(root string, limits Limits) (*repoFS, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("repository root: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("repository root: %w", err)
+	}
+	return &repoFS{
+		disk:    filesys.MakeFsOnDisk(),
+		root:    real,
+		overlay: map[string][]byte{},
+		limits:  newBudget(limits),
+	}, nil
+}
+
+// rel writes a path as the repository sees it, so that messages never show
+// the sidecar's temporary directories.
+func (f *repoFS) rel(path string) string {
+	if r, err := filepath.Rel(f.root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return filepath.Base(path)
+}
+
+// resolve returns the real path of path, which must stay inside the root.
+// A path that does not exist yet is resolved through its deepest existing
+// ancestor, so a dangling symlink cannot point outside either.
+func (f *repoFS) resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	real, err := evalExisting(abs)
+	if err != nil {
+		return "", err
+	}
+	if real != f.root && !strings.HasPrefix(real, f.root+string(filepath.Separator)) {
+		shown := abs
+		if r, err := filepath.Rel(f.root, abs); err == nil {
+			shown = r
+		}
+		return "", fmt.Errorf("%q: %w", filepath.ToSlash(shown), ErrOutsideRoot)
+	}
+	return real, nil
+}
+
+func evalExisting(abs string) (string, error) {
+	real, err := filepath.EvalSymlinks(abs)
+	if err == nil {
+		return real, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	parent := filepath.Dir(abs)
+	if parent == abs {
+		return abs, nil
+	}
+	realParent, err := evalExisting(parent)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(realParent, filepath.Base(abs)), nil
+}
+
+func (f *repoFS) ReadFile(path string) ([]byte, error) {
+	real, err := f.resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	if data, ok := f.overlay[real]; ok {
+		return data, nil
+	}
+	info, err := os.Stat(real)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
+	}
+	if err := f.limits.admitSize(f.rel(real), info.Size()); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(real)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
+	}
+	if err := f.limits.admitYAML(f.rel(real), data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// unwrapPathError drops the absolute path *fs.PathError would print.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (f *repoFS) Exists(path string) bool {
+	real, err := f.resolve(path)
+	if err != nil {
+		return false
+	}
+	if _, ok := f.overlay[real]; ok {
+		return true
+	}
+	return f.disk.Exists(real)
+}
+
+func (f *repoFS) IsDir(path string) bool {
+	real, err := f.resolve(path)
+	return err == nil && f.disk.IsDir(real)
+}
+
+func (f *repoFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
+	if _, err := f.resolve(path); err != nil {
+		return "", "", err
+	}
+	dir, file, err := f.disk.CleanedAbs(path)
+	if err != nil {
+		return "", "", errors.New(strings.ReplaceAll(err.Error(), f.root+string(filepath.Separator), ""))
+	}
+	return dir, file, nil
+}
+
+func (f *repoFS) ReadDir(path string) ([]string, error) {
+	real, err := f.resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.disk.ReadDir(real)
+}
+
+func (f *repoFS) Glob(pattern string) ([]string, error) {
+	matches, err := f.disk.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	inside := matches[:0]
+	for _, m := range matches {
+		if _, err := f.resolve(m); err == nil {
+			inside = append(inside, m)
+		}
+	}
+	return inside, nil
+}
+
+func (f *repoFS) Walk(path string, walkFn filepath.WalkFunc) error {
+	if _, err := f.resolve(path); err != nil {
+		return err
+	}
+	return f.disk.Walk(path, walkFn)
+}
+
+func (f *repoFS) Open(path string) (filesys.File, error) {
+	if _, err := f.resolve(path); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("opening %q: %w", f.rel(path), errReadOnly)
+}
+
+func (f *repoFS) Create(path string) (filesys.File, error) { return nil, errReadOnly }
+func (f *repoFS) Mkdir(path string) error                  { return errReadOnly }
+func (f *repoFS) MkdirAll(path string) error               { return errReadOnly }
+func (f *repoFS) RemoveAll(path string) error              { return errReadOnly }
+func (f *repoFS) WriteFile(path string, data []byte) error { return errReadOnly }

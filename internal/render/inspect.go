@@ -1,0 +1,334 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/digestpin/digestpin/internal/imageref"
+)
+
+// ErrUnsafe is wrapped by every refusal of repository content that could
+// reach the network, run programs, or read outside the repository.
+var ErrUnsafe = errors.New("not allowed in digestpin")
+
+// tree is what the walk over a kustomization and everything it includes
+// learned before kustomize runs.
+type tree struct {
+	// rootFile is the root kustomization's real path.
+	rootFile string
+	// imageFields are the image fieldSpecs of every `configurations:` file.
+	imageFields []imageref.FieldSpec
+	// originsRequested is true when the root kustomization already asks for
+	// origin annotations, which must then stay in the output.
+	originsRequested bool
+}
+
+// inspect walks the kustomization at dir and every kustomization it
+// includes, and refuses, before kustomize fetches or runs anything, what
+// kustomize would resolve outside the repository: remote resources, bases
+// and files (http, https, ssh, file, git URLs and GitHub shorthands), Helm
+// charts, and exec or container KRM functions and other plugins.
+func inspect(fsys *repoFS, dir string) (*tree, error) {
+	w := walker{fs: fsys, seen: map[string]bool{}, tree: &tree{}}
+	rootFile, k, err := w.load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if rootFile == "" {
+		return nil, fmt.Errorf("no kustomization in %q: expected one of %s", fsys.rel(dir), strings.Join(konfig.RecognizedKustomizationFileNames(), ", "))
+	}
+	w.tree.rootFile = rootFile
+	for _, m := range k.BuildMetadata {
+		if m == types.OriginAnnotations {
+			w.tree.originsRequested = true
+		}
+	}
+	if err := w.visit(dir, rootFile, k, false); err != nil {
+		return nil, err
+	}
+	return w.tree, nil
+}
+
+type walker struct {
+	fs   *repoFS
+	seen map[string]bool
+	tree *tree
+}
+
+// load reads the kustomization file in dir, if there is one.
+func (w *walker) load(dir string) (string, *types.Kustomization, error) {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		path := filepath.Join(dir, name)
+		if !w.fs.Exists(path) || w.fs.IsDir(path) {
+			continue
+		}
+		real, err := w.fs.resolve(path)
+		if err != nil {
+			return "", nil, err
+		}
+		data, err := w.fs.ReadFile(real)
+		if err != nil {
+			return "", nil, err
+		}
+		var k types.Kustomization
+		if err := k.Unmarshal(data); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", w.fs.rel(real), err)
+		}
+		k.FixKustomization()
+		return real, &k, nil
+	}
+	return "", nil, nil
+}
+
+// visit checks one kustomization. Under a generators, transformers or
+// validators entry (asPlugins) its resources are plugin configurations and
+// are checked as such.
+func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool) error {
+	key := fmt.Sprintf("%s\x00%t", dir, asPlugins)
+	if w.seen[key] {
+		return nil
+	}
+	w.seen[key] = true
+	where := w.fs.rel(file)
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("%s: %s: %w", where, fmt.Sprintf(format, args...), ErrUnsafe)
+	}
+	if len(k.HelmCharts) > 0 || k.HelmGlobals != nil {
+		return refuse("helmCharts would run helm; render the chart into the repository instead")
+	}
+	check := func(field, value string) error {
+		if isRemote(value) {
+			return refuse("%s entry %q is remote; digestpin renders only what is in the repository, so vendor it into the repository", field, value)
+		}
+		return nil
+	}
+	fields := map[string][]string{
+		"resources":      k.Resources,
+		"components":     k.Components,
+		"crds":           k.Crds,
+		"configurations": k.Configurations,
+		"generators":     k.Generators,
+		"transformers":   k.Transformers,
+		"validators":     k.Validators,
+	}
+	for _, p := range k.PatchesStrategicMerge {
+		fields["patchesStrategicMerge"] = append(fields["patchesStrategicMerge"], string(p))
+	}
+	for _, p := range k.Patches {
+		fields["patches"] = append(fields["patches"], p.Path)
+	}
+	for _, p := range k.PatchesJson6902 {
+		fields["patchesJson6902"] = append(fields["patchesJson6902"], p.Path)
+	}
+	for _, r := range k.Replacements {
+		fields["replacements"] = append(fields["replacements"], r.Path)
+	}
+	for _, g := range k.ConfigMapGenerator {
+		fields["configMapGenerator"] = append(fields["configMapGenerator"], generatorFiles(g.GeneratorArgs)...)
+	}
+	for _, g := range k.SecretGenerator {
+		fields["secretGenerator"] = append(fields["secretGenerator"], generatorFiles(g.GeneratorArgs)...)
+	}
+	if p := k.OpenAPI["path"]; p != "" {
+		fields["openapi"] = []string{p}
+	}
+	for _, field := range slices.Sorted(maps.Keys(fields)) {
+		for _, value := range fields[field] {
+			if err := check(field, value); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range k.Configurations {
+		if err := w.readConfiguration(dir, c); err != nil {
+			return err
+		}
+	}
+	for _, field := range []string{"resources", "components"} {
+		for _, entry := range fields[field] {
+			if err := w.include(dir, field, entry, asPlugins); err != nil {
+				return err
+			}
+		}
+	}
+	for _, field := range []string{"generators", "transformers", "validators"} {
+		for _, entry := range fields[field] {
+			if err := w.include(dir, field, entry, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// include follows one entry: a directory is walked as a kustomization; a
+// plugin entry (a file or inline YAML) must configure built-ins only.
+func (w *walker) include(dir, field, entry string, plugin bool) error {
+	if plugin && strings.Contains(entry, "\n") {
+		return w.checkPluginConfigs(field, "inline "+field+" entry", []byte(entry))
+	}
+	path := filepath.Join(dir, entry)
+	real, err := w.fs.resolve(path)
+	if err != nil {
+		return fmt.Errorf("%s entry %q: %w", field, entry, err)
+	}
+	if w.fs.IsDir(real) {
+		file, k, err := w.load(real)
+		if err != nil || file == "" {
+			return err // kustomize reports a directory without a kustomization
+		}
+		return w.visit(real, file, k, plugin)
+	}
+	if !plugin || !w.fs.Exists(real) {
+		return nil
+	}
+	data, err := w.fs.ReadFile(real)
+	if err != nil {
+		return err
+	}
+	return w.checkPluginConfigs(field, w.fs.rel(real), data)
+}
+
+// builtinPaths names the fields of built-in plugins that load files.
+var builtinPaths = map[string][]string{
+	"PatchTransformer":               {"path"},
+	"PatchJson6902Transformer":       {"path"},
+	"PatchStrategicMergeTransformer": {"paths"},
+	"ReplacementTransformer":         {"replacements[].path"},
+	"ConfigMapGenerator":             {"files", "envs", "env"},
+	"SecretGenerator":                {"files", "envs", "env"},
+}
+
+var builtins = func() map[string]bool {
+	m := map[string]bool{}
+	for _, name := range krusty.GetBuiltinPluginNames() {
+		m[name] = true
+	}
+	return m
+}()
+
+func (w *walker) checkPluginConfigs(field, where string, data []byte) error {
+	nodes, err := kio.FromBytes(data)
+	if err != nil {
+		return nil // kustomize reports the syntax error
+	}
+	for _, n := range nodes {
+		kind := n.GetKind()
+		annotations := n.GetAnnotations()
+		_, fn := annotations["config.kubernetes.io/function"]
+		_, legacyFn := annotations["config.k8s.io/function"]
+		switch {
+		case fn || legacyFn:
+			return fmt.Errorf("%s: %s %q is a KRM function (exec or container), which would run a program: %w", where, field, kind, ErrUnsafe)
+		case kind == "HelmChartInflationGenerator":
+			return fmt.Errorf("%s: %s HelmChartInflationGenerator would run helm; render the chart into the repository instead: %w", where, field, ErrUnsafe)
+		}
+		if !builtins[kind] {
+			return fmt.Errorf("%s: %s %q is not a kustomize built-in; plugins would run programs: %w", where, field, kind, ErrUnsafe)
+		}
+		for _, p := range builtinPaths[kind] {
+			for _, value := range stringsAt(n, p) {
+				if isRemote(value) {
+					return fmt.Errorf("%s: %s %s %q is remote; digestpin renders only what is in the repository: %w", where, kind, p, value, ErrUnsafe)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// stringsAt returns the strings at a simple path like "replacements[].path"
+// or "files" (a string or a list of strings).
+func stringsAt(n *yaml.RNode, path string) []string {
+	list, field, isList := strings.Cut(path, "[].")
+	if !isList {
+		field = path
+	}
+	var values []string
+	collect := func(node *yaml.RNode) {
+		v := node.Field(field)
+		if v == nil {
+			return
+		}
+		switch v.Value.YNode().Kind {
+		case yaml.ScalarNode:
+			values = append(values, v.Value.YNode().Value)
+		case yaml.SequenceNode:
+			for _, item := range v.Value.YNode().Content {
+				values = append(values, item.Value)
+			}
+		}
+	}
+	if !isList {
+		collect(n)
+		return values
+	}
+	items := n.Field(list)
+	if items == nil {
+		return nil
+	}
+	for _, item := range items.Value.YNode().Content {
+		collect(yaml.NewRNode(item))
+	}
+	return values
+}
+
+func (w *walker) readConfiguration(dir, entry string) error {
+	data, err := w.fs.ReadFile(filepath.Join(dir, entry))
+	if err != nil {
+		return nil // kustomize reports a missing configuration file
+	}
+	var config struct {
+		Images []struct {
+			Group string `json:"group"`
+			Kind  string `json:"kind"`
+			Path  string `json:"path"`
+		} `json:"images"`
+	}
+	if err := yaml.Unmarshal(data, &config); err != nil {
+		return nil
+	}
+	for _, spec := range config.Images {
+		w.tree.imageFields = append(w.tree.imageFields, imageref.FieldSpec{Group: spec.Group, Kind: spec.Kind, Path: spec.Path})
+	}
+	return nil
+}
+
+func generatorFiles(g types.GeneratorArgs) []string {
+	var files []string
+	for _, f := range g.FileSources {
+		_, path, found := strings.Cut(f, "=")
+		if !found {
+			path = f
+		}
+		files = append(files, path)
+	}
+	return append(files, g.EnvSources...)
+}
+
+var scpUser = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
+
+// isRemote mirrors what kustomize's loader would fetch: an http(s) URL for
+// a file, or anything its git repo spec parser accepts (a scheme, an
+// scp-style user@host, or a github.com shorthand), with or without the
+// go-getter "git::" prefix.
+func isRemote(s string) bool {
+	s = strings.TrimSpace(s)
+	lower := strings.ToLower(s)
+	lower = strings.TrimPrefix(lower, "git::")
+	return strings.Contains(lower, "://") ||
+		scpUser.MatchString(lower) ||
+		strings.HasPrefix(lower, "github.com/") ||
+		strings.HasPrefix(lower, "github.com:")
+}

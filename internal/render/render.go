@@ -1,0 +1,137 @@
+// Package render renders a kustomization in-process, exactly as
+// `kustomize build` (v5.8.2, kustomize/api v0.21.2) does, over a repository
+// that is treated as untrusted: nothing outside the repository root is read,
+// nothing remote is fetched, no program is run, and every input is measured
+// before kustomize parses it.
+package render
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+
+	"github.com/digestpin/digestpin/internal/imageref"
+)
+
+// Options say what to render.
+type Options struct {
+	// Root is the repository root; nothing outside it is read. Required.
+	Root string
+	// Dir is the kustomization directory, absolute or relative to Root.
+	// Default: Root.
+	Dir string
+	// Overrides are applied to the root kustomization in memory.
+	Overrides Overrides
+	// TrackOrigins records, for every object, the repository file it came
+	// from (Result.Origins). It costs a little; generate asks for it only
+	// to explain a refusal.
+	TrackOrigins bool
+	// Limits bound the input. Zero value: DefaultLimits().
+	Limits Limits
+}
+
+// Result is a rendered kustomization.
+type Result struct {
+	// Resources are the rendered objects, in kustomize's output order.
+	Resources resmap.ResMap
+	// ImageFields are the image fieldSpecs the kustomizations declare in
+	// their `configurations:` files.
+	ImageFields []imageref.FieldSpec
+	// Origins holds, when tracked, the repository-relative file each
+	// resource came from, by index ("" when kustomize did not record one).
+	Origins []string
+}
+
+// YAML returns the objects exactly as `kustomize build` prints them.
+func (r *Result) YAML() ([]byte, error) { return r.Resources.AsYaml() }
+
+// Render renders the kustomization opts.Dir under opts.Root.
+func Render(opts Options) (*Result, error) {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits()
+	}
+	fsys, err := newRepoFS(opts.Root, opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.Dir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(fsys.root, dir)
+	}
+	dir, err = fsys.resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomization directory %w", err)
+	}
+	t, err := inspect(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Overrides.empty() || opts.TrackOrigins {
+		src, err := fsys.ReadFile(t.rootFile)
+		if err != nil {
+			return nil, err
+		}
+		edited, err := opts.Overrides.apply(src, opts.TrackOrigins)
+		if err != nil {
+			return nil, fmt.Errorf("applying parameters to %s: %w", fsys.rel(t.rootFile), err)
+		}
+		fsys.overlay[t.rootFile] = edited
+	}
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, dir)
+	if err != nil {
+		return nil, fsys.scrub(err)
+	}
+	result := &Result{Resources: m, ImageFields: t.imageFields}
+	if opts.TrackOrigins {
+		result.Origins = origins(m, fsys.rel(dir))
+		if !t.originsRequested {
+			if err := m.RemoveOriginAnnotations(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return result, nil
+}
+
+// origins maps each resource to its file, relative to the repository root.
+// kustomize records paths relative to the root kustomization.
+func origins(m resmap.ResMap, dir string) []string {
+	files := make([]string, m.Size())
+	for i, res := range m.Resources() {
+		origin, err := res.GetOrigin()
+		if err != nil || origin == nil {
+			continue
+		}
+		path := origin.Path
+		if path == "" {
+			path = origin.ConfiguredIn
+		}
+		if path != "" && origin.Repo == "" {
+			files[i] = filepath.ToSlash(filepath.Join(dir, path))
+		}
+	}
+	return files
+}
+
+// scrub rewrites absolute paths under the root as repository paths, so that
+// no message shows where the sidecar unpacked the repository.
+func (f *repoFS) scrub(err error) error {
+	msg := err.Error()
+	scrubbed := strings.ReplaceAll(msg, f.root+string(filepath.Separator), "")
+	scrubbed = strings.ReplaceAll(scrubbed, f.root, ".")
+	if scrubbed == msg {
+		return err
+	}
+	return &scrubbedError{msg: scrubbed, err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

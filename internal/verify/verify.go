@@ -1,0 +1,66 @@
+// Package verify is the engine generate and check share: it renders a
+// kustomization or reads plain manifests, and judges every image against
+// the operator's policy.
+package verify
+
+import (
+	"fmt"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+
+	"github.com/digestpin/digestpin/internal/policy"
+	"github.com/digestpin/digestpin/internal/render"
+)
+
+// Kustomization renders opts and returns its YAML when every image passes
+// pol. Otherwise it returns a *policy.Refusal listing every offender with
+// the file it came from, and no YAML.
+func Kustomization(opts render.Options, pol policy.Policy) ([]byte, error) {
+	result, err := render.Render(opts)
+	if err != nil {
+		return nil, err
+	}
+	if violations := judge(result, pol); len(violations) > 0 {
+		// Render again, tracking origins, only to say where each offender
+		// came from: the common, passing render stays a single plain run.
+		opts.TrackOrigins = true
+		if traced, err := render.Render(opts); err == nil {
+			violations = judge(traced, pol)
+		}
+		return nil, &policy.Refusal{Violations: violations, AppPath: opts.Dir, Allowed: pol.AllowedRegistries}
+	}
+	return result.YAML()
+}
+
+func judge(result *render.Result, pol policy.Policy) []policy.Violation {
+	var violations []policy.Violation
+	for i, res := range result.Resources.Resources() {
+		for _, v := range pol.Check(res.YNode(), result.ImageFields) {
+			if i < len(result.Origins) {
+				v.Source = result.Origins[i]
+			}
+			v.Line = 0 // a line of the rendered output means nothing to the reader
+			violations = append(violations, v)
+		}
+	}
+	return violations
+}
+
+// Manifests judges the objects of a plain YAML stream read from file.
+func Manifests(file string, data []byte, pol policy.Policy) ([]policy.Violation, error) {
+	if err := render.DefaultLimits().Check(file, data); err != nil {
+		return nil, err
+	}
+	nodes, err := kio.FromBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", file, err)
+	}
+	var violations []policy.Violation
+	for _, n := range nodes {
+		for _, v := range pol.Check(n.YNode(), nil) {
+			v.Source = file
+			violations = append(violations, v)
+		}
+	}
+	return violations, nil
+}
