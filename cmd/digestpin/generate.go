@@ -1,0 +1,49 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/digestpin/digestpin/internal/policy"
+	"github.com/digestpin/digestpin/plugin"
+)
+
+func generateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "generate",
+		Usage: "render the kustomization in the working directory for Argo CD, refusing images without a sha256 digest",
+		Description: `Argo CD runs this in the app's directory. It writes the rendered YAML to stdout,
+or, when any image breaks the policy, nothing to stdout and every offender to stderr.
+Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render error.`,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("generate takes no arguments; it renders the working directory (got %q)", c.Args().First()), exitUsage)
+			}
+			pol, err := policy.FromEnv(os.LookupEnv)
+			if err != nil {
+				return cli.Exit("digestpin: sidecar configuration: "+err.Error(), exitUsage)
+			}
+			wd, err := os.Getwd()
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
+			req, err := plugin.NewRequest(wd, os.LookupEnv)
+			if err != nil {
+				return cli.Exit("digestpin: "+err.Error(), exitUsage)
+			}
+			out, err := plugin.Generate(req, pol)
+			var refusal *policy.Refusal
+			switch {
+			case errors.As(err, &refusal):
+				return cli.Exit(refusal.Error(), exitRefused)
+			case err != nil:
+				return cli.Exit(fmt.Sprintf("digestpin: rendering %s: %v", req.SourcePath, err), exitUsage)
+			}
+			_, err = c.App.Writer.Write(out)
+			return err
+		},
+	}
+}
