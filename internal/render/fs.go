@@ -27,6 +27,17 @@ type repoFS struct {
 	root    string // absolute, symlinks resolved
 	overlay map[string][]byte
 	limits  *budget
+	// refusal is the first read this filesystem refused. kustomize
+	// flattens the errors it gets into strings; Render returns this one
+	// instead, whole.
+	refusal error
+}
+
+func (f *repoFS) refuse(err error) error {
+	if f.refusal == nil {
+		f.refusal = err
+	}
+	return err
 }
 
 func newRepoFS(root string, limits Limits) (*repoFS, error) {
@@ -99,7 +110,7 @@ func evalExisting(abs string) (string, error) {
 func (f *repoFS) ReadFile(path string) ([]byte, error) {
 	real, err := f.resolve(path)
 	if err != nil {
-		return nil, err
+		return nil, f.refuse(err)
 	}
 	if data, ok := f.overlay[real]; ok {
 		return data, nil
@@ -109,14 +120,14 @@ func (f *repoFS) ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
 	}
 	if err := f.limits.admitSize(f.rel(real), info.Size()); err != nil {
-		return nil, err
+		return nil, f.refuse(err)
 	}
 	data, err := os.ReadFile(real)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
 	}
 	if err := f.limits.admitYAML(f.rel(real), data); err != nil {
-		return nil, err
+		return nil, f.refuse(err)
 	}
 	return data, nil
 }
@@ -148,7 +159,7 @@ func (f *repoFS) IsDir(path string) bool {
 
 func (f *repoFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
 	if _, err := f.resolve(path); err != nil {
-		return "", "", err
+		return "", "", f.refuse(err)
 	}
 	dir, file, err := f.disk.CleanedAbs(path)
 	if err != nil {

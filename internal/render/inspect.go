@@ -108,6 +108,9 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 		return refuse("helmCharts would run helm; render the chart into the repository instead")
 	}
 	check := func(field, value string) error {
+		if strings.Contains(value, "\n") {
+			return nil // an inline patch or plugin config, not a path
+		}
 		if isRemote(value) {
 			return refuse("%s entry %q is remote; digestpin renders only what is in the repository, so vendor it into the repository", field, value)
 		}

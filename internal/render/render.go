@@ -82,6 +82,9 @@ func Render(opts Options) (*Result, error) {
 	}
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, dir)
 	if err != nil {
+		if fsys.refusal != nil {
+			return nil, fsys.refusal
+		}
 		return nil, fsys.scrub(err)
 	}
 	result := &Result{Resources: m, ImageFields: t.imageFields}
