@@ -51,3 +51,12 @@ spec:
       - name: app
         image: ghcr.io/acme/web:v1
 `
+
+func readFile(t *testing.T, root, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
