@@ -142,7 +142,7 @@ func applyParameters(o *render.Overrides, raw string) error {
 			return fmt.Errorf("unknown parameter %q; digestpin accepts %s", p.Name, strings.Join(names, ", "))
 		}
 		if p.kind() != kind {
-			return fmt.Errorf("parameter %q must be a %s", p.Name, kind)
+			return fmt.Errorf("parameter %q must be %s", p.Name, map[string]string{"string": "a string", "array": "an array", "map": "a map"}[kind])
 		}
 		switch p.Name {
 		case ParamImages:
