@@ -74,7 +74,7 @@ func (r *Refusal) fix() string {
 	if path == "" {
 		path = "<app path>"
 	}
-	fix := fmt.Sprintf("fix: pin each image by digest in Git, for example with `digestpin promote --image <image>:<tag> --path %s` in CI, or an images: entry with a digest in the kustomization", path)
+	fix := fmt.Sprintf("fix: pin each image by digest in Git, for example with `digestpin promote --image %s --path %s` in CI, or an images: entry with a digest in the kustomization", r.exampleImage(), path)
 	if r.registryViolations() > 0 {
 		allowed := make([]string, len(r.Allowed))
 		for i, p := range r.Allowed {
@@ -83,6 +83,21 @@ func (r *Refusal) fix() string {
 		fix += fmt.Sprintf("; images must come from an allowed registry (%s)", strings.Join(allowed, ", "))
 	}
 	return fix + "."
+}
+
+// exampleImage is the first offender promote could pin as written: a
+// tagged reference refused only for its missing digest.
+func (r *Refusal) exampleImage() string {
+	for _, v := range r.Violations {
+		var re *RegistryError
+		if errors.As(v.Reason, &re) {
+			continue
+		}
+		if ref, err := imageref.Parse(v.Image); err == nil && ref.Tag != "" && !ref.Pinned() {
+			return v.Image
+		}
+	}
+	return "<image>:<tag>"
 }
 
 // Describe writes one violation on one line: the object, the field, the

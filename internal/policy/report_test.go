@@ -35,7 +35,7 @@ spec:
   - Deployment shop/web, init container "migrate": image "ghcr.io/acme/migrate": no digest and no tag (pulls whatever :latest points to) (from apps/shop/deployment.yaml)
   - Deployment shop/web, container "app": image "ghcr.io/acme/web:v1.2": no digest (tag "v1.2" can be moved in the registry) (from apps/shop/deployment.yaml)
   - Deployment shop/web, container "proxy": image "quay.io/other/proxy` + digest + `": repository quay.io/other/proxy is not in the allowed registries (from apps/shop/deployment.yaml)
-fix: pin each image by digest in Git, for example with ` + "`digestpin promote --image <image>:<tag> --path apps/shop`" + ` in CI, or an images: entry with a digest in the kustomization; images must come from an allowed registry (ghcr.io/acme).`
+fix: pin each image by digest in Git, for example with ` + "`digestpin promote --image ghcr.io/acme/web:v1.2 --path apps/shop`" + ` in CI, or an images: entry with a digest in the kustomization; images must come from an allowed registry (ghcr.io/acme).`
 	if got := refusal.Error(); got != want {
 		t.Errorf("refusal =\n%s\nwant\n%s", got, want)
 	}
