@@ -32,6 +32,11 @@ type tree struct {
 	// originsRequested is true when the root kustomization already asks for
 	// origin annotations, which must then stay in the output.
 	originsRequested bool
+	// managedByLabel is true when the root kustomization asks for the
+	// app.kubernetes.io/managed-by label.
+	managedByLabel bool
+	// relDir is the kustomization directory, relative to the root.
+	relDir string
 }
 
 // inspect walks the kustomization at dir and every kustomization it
@@ -52,6 +57,9 @@ func inspect(fsys *repoFS, dir string) (*tree, error) {
 	for _, m := range k.BuildMetadata {
 		if m == types.OriginAnnotations {
 			w.tree.originsRequested = true
+		}
+		if m == types.ManagedByLabelOption {
+			w.tree.managedByLabel = true
 		}
 	}
 	if err := w.visit(dir, rootFile, k, false); err != nil {

@@ -10,8 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	kbuiltins "sigs.k8s.io/kustomize/api/builtins"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/digestpin/digestpin/internal/imageref"
 )
@@ -50,12 +54,39 @@ func (r *Result) YAML() ([]byte, error) { return r.Resources.AsYaml() }
 
 // Render renders the kustomization opts.Dir under opts.Root.
 func Render(opts Options) (*Result, error) {
+	result, t, err := render(opts, false)
+	if err != nil || !opts.TrackOrigins {
+		return result, err
+	}
+	if t.originsRequested {
+		result.Origins = origins(result.Resources, t.relDir)
+		return result, nil
+	}
+	// Origin annotations are visible to transformers (a patch that copies
+	// metadata.annotations copies them too), so the output comes from the
+	// plain run and only the origins from a traced one, matched by id.
+	traced, _, err := render(opts, true)
+	if err != nil {
+		return result, nil
+	}
+	byID := map[resid.ResId]string{}
+	for i, res := range traced.Resources.Resources() {
+		byID[res.CurId()] = traced.Origins[i]
+	}
+	result.Origins = make([]string, result.Resources.Size())
+	for i, res := range result.Resources.Resources() {
+		result.Origins[i] = byID[res.CurId()]
+	}
+	return result, nil
+}
+
+func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits()
 	}
 	fsys, err := newRepoFS(opts.Root, opts.Limits)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dir := opts.Dir
 	if !filepath.IsAbs(dir) {
@@ -63,41 +94,59 @@ func Render(opts Options) (*Result, error) {
 	}
 	dir, err = fsys.resolve(dir)
 	if err != nil {
-		return nil, fmt.Errorf("kustomization directory %w", err)
+		return nil, nil, fmt.Errorf("kustomization directory %w", err)
 	}
 	t, err := inspect(fsys, dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !opts.Overrides.empty() || opts.TrackOrigins {
+	t.relDir = fsys.rel(dir)
+	if !opts.Overrides.empty() || trackOrigins {
 		src, err := fsys.ReadFile(t.rootFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		edited, err := opts.Overrides.apply(src, opts.TrackOrigins)
+		edited, err := opts.Overrides.apply(src, trackOrigins)
 		if err != nil {
-			return nil, fmt.Errorf("applying parameters to %s: %w", fsys.rel(t.rootFile), err)
+			return nil, nil, fmt.Errorf("applying parameters to %s: %w", fsys.rel(t.rootFile), err)
 		}
 		fsys.overlay[t.rootFile] = edited
 	}
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, dir)
+	// MakeDefaultOptions says ReorderOptionNone; `kustomize build` without
+	// --reorder leaves it unspecified, which sorts in legacy order unless
+	// the kustomization has sortOptions.
+	kopts := krusty.MakeDefaultOptions()
+	kopts.Reorder = krusty.ReorderOptionUnspecified
+	m, err := krusty.MakeKustomizer(kopts).Run(fsys, dir)
 	if err != nil {
 		if fsys.refusal != nil {
-			return nil, fsys.refusal
+			return nil, nil, fsys.refusal
 		}
-		return nil, fsys.scrub(err)
+		return nil, nil, fsys.scrub(err)
+	}
+	if t.managedByLabel {
+		// kustomize takes the label's version from the kustomize CLI
+		// module in the build info, which this binary does not have.
+		l := kbuiltins.LabelTransformerPlugin{
+			Labels:     map[string]string{konfig.ManagedbyLabelKey: "kustomize-" + KustomizeVersion},
+			FieldSpecs: []types.FieldSpec{{Path: "metadata/labels", CreateIfNotPresent: true}},
+		}
+		if err := l.Transform(m); err != nil {
+			return nil, nil, err
+		}
 	}
 	result := &Result{Resources: m, ImageFields: t.imageFields}
-	if opts.TrackOrigins {
-		result.Origins = origins(m, fsys.rel(dir))
-		if !t.originsRequested {
-			if err := m.RemoveOriginAnnotations(); err != nil {
-				return nil, err
-			}
+	if trackOrigins {
+		result.Origins = origins(m, t.relDir)
+		if err := m.RemoveOriginAnnotations(); err != nil {
+			return nil, nil, err
 		}
 	}
-	return result, nil
+	return result, t, nil
 }
+
+// KustomizeVersion is the kustomize release whose output Render matches.
+const KustomizeVersion = "v5.8.2"
 
 // origins maps each resource to its file, relative to the repository root.
 // kustomize records paths relative to the root kustomization.
