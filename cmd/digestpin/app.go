@@ -29,6 +29,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Commands: []*cli.Command{
 			generateCommand(),
 			checkCommand(),
+			promoteCommand(),
 		},
 		// Errors are printed once, here, with the exit code they carry.
 		ExitErrHandler: func(*cli.Context, error) {},

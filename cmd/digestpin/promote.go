@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/digestpin/digestpin/internal/promote"
+	"github.com/digestpin/digestpin/internal/registry"
+)
+
+// envGitToken names the variable an HTTPS token for git comes from. A flag
+// would show the token in process listings and CI logs.
+const envGitToken = "DIGESTPIN_GIT_TOKEN"
+
+func promoteCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "promote",
+		Usage: "resolve images' digests in the registry and commit them into the Git config, race-safe",
+		Description: `promote fetches the branch, edits the kustomization's images: (or a manifest's
+container images) on the fetched head, commits and pushes with a lease on that
+exact head. Without --expect-head, a push that loses a race to another writer is
+rebuilt on the new head and retried; with it, promote stops as superseded.
+An HTTPS token for git may be given in $DIGESTPIN_GIT_TOKEN.
+Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "image", Usage: "image to pin: a tag (resolved now) or a digest reference (checked); repeatable, one commit for all"},
+			&cli.StringFlag{Name: "path", Usage: "kustomization directory or YAML manifest, relative to the repository root"},
+			&cli.StringFlag{Name: "repo-dir", Value: ".", Usage: "clone of the config repository"},
+			&cli.StringFlag{Name: "branch", Usage: "branch to promote into (default: the clone's current branch)"},
+			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "remote to fetch from and push to"},
+			&cli.StringFlag{Name: "source-revision", Usage: "commit the images were built from: recorded as a trailer, checked against the org.opencontainers.image.revision label"},
+			&cli.StringFlag{Name: "expect-head", Usage: "commit the branch must still be at (config in the source repository: the commit CI built); otherwise exit 3"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and the commit message, change nothing"},
+			&cli.BoolFlag{Name: "no-push", Usage: "commit and fast-forward the local branch, do not push"},
+			&cli.StringFlag{Name: "message", Usage: "commit message, a Go template over .Images (.Reference .Repository .Tag .Digest), .Path, .Branch, .SourceRevision; trailers are always added"},
+			&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to the registry (localhost-style registries)"},
+			&cli.IntFlag{Name: "attempts", Value: 20, Usage: "how often to rebuild and retry a push that lost a race"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("promote takes no arguments (got %q); use --image and --path", c.Args().First()), exitUsage)
+			}
+			opts := promote.Options{
+				Images:         c.StringSlice("image"),
+				Path:           c.String("path"),
+				RepoDir:        c.String("repo-dir"),
+				Branch:         c.String("branch"),
+				Remote:         c.String("remote"),
+				SourceRevision: c.String("source-revision"),
+				ExpectHead:     c.String("expect-head"),
+				DryRun:         c.Bool("dry-run"),
+				NoPush:         c.Bool("no-push"),
+				Message:        c.String("message"),
+				Token:          os.Getenv(envGitToken),
+				Registry:       []registry.Option{registry.WithInsecure(c.Bool("insecure-registry"))},
+				Attempts:       c.Int("attempts"),
+				Out:            c.App.ErrWriter,
+			}
+			result, err := promote.Promote(c.Context, opts)
+			switch {
+			case errors.Is(err, promote.ErrSuperseded):
+				return cli.Exit(err.Error(), exitSuperseded)
+			case errors.Is(err, promote.ErrUsage):
+				return cli.Exit(strings.TrimPrefix(err.Error(), promote.ErrUsage.Error()+": "), exitUsage)
+			case err != nil:
+				return cli.Exit(err.Error(), exitRefused)
+			}
+			_, err = fmt.Fprint(c.App.Writer, report(result, opts))
+			return err
+		},
+	}
+}
+
+func report(r *promote.Result, o promote.Options) string {
+	var b strings.Builder
+	pinned := make([]string, len(r.Images))
+	for i, img := range r.Images {
+		pinned[i] = img.Pinned()
+	}
+	where := fmt.Sprintf("%s on %s/%s", o.Path, o.Remote, r.Branch)
+	switch {
+	case r.AlreadyPinned:
+		fmt.Fprintf(&b, "already pinned in %s: %s; nothing to commit\n", where, strings.Join(pinned, ", "))
+	case o.DryRun:
+		fmt.Fprintf(&b, "%scommit message:\n%s", r.Diff, indent(r.Message))
+		fmt.Fprintf(&b, "dry run: nothing committed (would build on %s)\n", r.Head)
+	default:
+		for _, p := range pinned {
+			fmt.Fprintf(&b, "pinned %s\n", p)
+		}
+		if r.Pushed {
+			fmt.Fprintf(&b, "committed %s in %s (on top of %s)\n", r.Commit, where, r.Head)
+		} else {
+			fmt.Fprintf(&b, "committed %s on local branch %s; not pushed\n", r.Commit, r.Branch)
+		}
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		if line != "\n" {
+			b.WriteString("    ")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}

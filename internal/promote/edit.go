@@ -1,0 +1,205 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"sigs.k8s.io/kustomize/api/konfig"
+
+	"github.com/digestpin/digestpin/internal/git"
+	"github.com/digestpin/digestpin/internal/imageref"
+	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/yamledit"
+)
+
+// change is one edited file.
+type change struct {
+	path          string
+	before, after []byte
+}
+
+func (c *change) diff() string {
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A:        lines(c.before),
+		B:        lines(c.after),
+		FromFile: "a/" + c.path,
+		ToFile:   "b/" + c.path,
+		Context:  3,
+	})
+	if err != nil {
+		return fmt.Sprintf("(no diff: %v)\n", err)
+	}
+	return d
+}
+
+// lines splits text after each newline; difflib.SplitLines would add an
+// empty last line that is not in the file.
+func lines(text []byte) []string {
+	return slices.Collect(strings.Lines(string(text)))
+}
+
+// edit computes the change that pins images at target in the tree of head,
+// or nil when everything is pinned already.
+func edit(ctx context.Context, repo *git.Repo, head, target string, images []Image) (*change, error) {
+	target = path.Clean(target)
+	files, err := repo.Files(ctx, head, "")
+	if err != nil {
+		return nil, err
+	}
+	byPath := map[string]git.File{}
+	isDir := false
+	for _, f := range files {
+		byPath[f.Path] = f
+		isDir = isDir || strings.HasPrefix(f.Path, target+"/") || target == "."
+	}
+	if isDir {
+		return editKustomization(files, byPath, head, target, images)
+	}
+	f, ok := byPath[target]
+	if !ok || f.Mode == git.ModeSymlink || f.Mode == git.ModeSubmodule {
+		return nil, fmt.Errorf("%w: --path %q is not a file or directory at %s", ErrUsage, target, head)
+	}
+	return editManifest(f, images)
+}
+
+func editManifest(f git.File, images []Image) (*change, error) {
+	out := f.Data
+	changed := 0
+	for _, img := range images {
+		var n, alreadyPinned int
+		var err error
+		out, n, alreadyPinned, err = yamledit.PinManifestImages(out, img.Repository, img.Pinned())
+		if err != nil {
+			return nil, fmt.Errorf("editing %s: %w", f.Path, err)
+		}
+		if n+alreadyPinned == 0 {
+			return nil, fmt.Errorf("%w: %s holds no container image of %s; check --image for a typo", ErrUsage, f.Path, img.Repository)
+		}
+		changed += n
+	}
+	if changed == 0 {
+		return nil, nil
+	}
+	return &change{path: f.Path, before: f.Data, after: out}, nil
+}
+
+func editKustomization(files []git.File, byPath map[string]git.File, head, dir string, images []Image) (*change, error) {
+	var file git.File
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		if f, ok := byPath[path.Join(dir, name)]; ok {
+			file = f
+			break
+		}
+	}
+	if file.Path == "" {
+		return nil, fmt.Errorf("%w: --path %q is a directory without a kustomization at %s", ErrUsage, dir, head)
+	}
+	tree, err := os.MkdirTemp("", "digestpin-promote-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tree)
+	if err := materialize(tree, files); err != nil {
+		return nil, err
+	}
+	rendered, err := renderedImages(tree, dir, head)
+	if err != nil {
+		return nil, err
+	}
+	for _, img := range images {
+		want, err := imageref.NormalizeRepository(img.Repository)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+		}
+		if !slices.ContainsFunc(rendered, func(r imageref.Ref) bool { return r.Repository == want }) {
+			return nil, fmt.Errorf("%w: %s renders no image %s; check --image for a typo (it renders %s)", ErrUsage, dir, img.Repository, repositories(rendered))
+		}
+	}
+	pins := make([]yamledit.ImagePin, len(images))
+	for i, img := range images {
+		pins[i] = yamledit.ImagePin{Name: img.Repository, Tag: img.Tag, Digest: img.Digest}
+	}
+	out, changed, err := yamledit.SetKustomizationImages(file.Data, pins...)
+	if err != nil {
+		return nil, fmt.Errorf("editing %s: %w", file.Path, err)
+	}
+	if !changed {
+		return nil, nil
+	}
+	// The edit must show in the render: an images: entry that some other
+	// transformation overrides would pin nothing.
+	if err := os.WriteFile(filepath.Join(tree, filepath.FromSlash(file.Path)), out, 0o644); err != nil {
+		return nil, err
+	}
+	after, err := renderedImages(tree, dir, head)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s after the edit: %w", dir, err)
+	}
+	for _, img := range images {
+		if !slices.ContainsFunc(after, func(r imageref.Ref) bool { return r.Digest == img.Digest }) {
+			return nil, fmt.Errorf("%w: after setting %s in %s, the render still shows no image with digest %s; is the image renamed or set later in another kustomization?", ErrUsage, img.Repository, file.Path, img.Digest)
+		}
+	}
+	return &change{path: file.Path, before: file.Data, after: out}, nil
+}
+
+// renderedImages renders dir in tree, as generate would, and returns every
+// image reference that parses.
+func renderedImages(tree, dir, head string) ([]imageref.Ref, error) {
+	result, err := render.Render(render.Options{Root: tree, Dir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s at %s: %w", dir, head, err)
+	}
+	var refs []imageref.Ref
+	for _, res := range result.Resources.Resources() {
+		for _, use := range imageref.Find(res.YNode(), result.ImageFields) {
+			if ref, err := imageref.Parse(use.Image); err == nil {
+				refs = append(refs, ref)
+			}
+		}
+	}
+	return refs, nil
+}
+
+func repositories(refs []imageref.Ref) string {
+	var names []string
+	for _, r := range refs {
+		if !slices.Contains(names, r.Repository) {
+			names = append(names, r.Repository)
+		}
+	}
+	if len(names) == 0 {
+		return "no images"
+	}
+	return strings.Join(names, ", ")
+}
+
+// materialize writes the tree of a commit to dir, so that it renders
+// exactly as Argo CD would render that commit.
+func materialize(dir string, files []git.File) error {
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		var err error
+		switch f.Mode {
+		case git.ModeSymlink:
+			err = os.Symlink(string(f.Data), p)
+		case git.ModeSubmodule:
+			continue
+		default:
+			err = os.WriteFile(p, f.Data, 0o644)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

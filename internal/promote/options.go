@@ -1,0 +1,73 @@
+package promote
+
+import (
+	"io"
+	"time"
+
+	"github.com/digestpin/digestpin/internal/registry"
+)
+
+// Options say what to promote and where.
+type Options struct {
+	// Images are the references to pin: tags, resolved to the digest they
+	// point to now, or digest references, checked to exist. Required.
+	Images []string
+	// Path is the kustomization directory or YAML manifest to edit,
+	// relative to the repository root. Required.
+	Path string
+	// RepoDir is a clone of the config repository. Default ".".
+	RepoDir string
+	// Branch to promote into. Default: the clone's current branch.
+	Branch string
+	// Remote to fetch from and push to. Default "origin".
+	Remote string
+	// SourceRevision is the commit the images were built from. It is
+	// recorded in a Source-Revision trailer, and an image whose
+	// org.opencontainers.image.revision label names another commit is
+	// refused.
+	SourceRevision string
+	// ExpectHead, when set, is the commit the branch must still be at: for
+	// config that lives in the source repository, the commit CI built. If
+	// the branch moved, promote stops with ErrSuperseded.
+	ExpectHead string
+	// DryRun prints the diff and the commit message and changes nothing.
+	DryRun bool
+	// NoPush commits and fast-forwards the local branch, without pushing.
+	NoPush bool
+	// Message is a text/template for the commit message over Data; the
+	// trailers are always appended. Default: DefaultMessage.
+	Message string
+	// Token is an HTTPS token for git, from the environment, never a flag.
+	Token string
+	// Registry options: insecure registries, keychain, transport, retries.
+	Registry []registry.Option
+	// Attempts bounds how often a push that lost a race to another writer
+	// is rebuilt on the new head and retried. Default 20.
+	Attempts int
+	// Backoff is the first wait between such attempts; it doubles up to
+	// 5 s, with jitter. Default 250 ms.
+	Backoff time.Duration
+	// Out receives the dry-run diff and progress lines. Default io.Discard.
+	Out io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.RepoDir == "" {
+		o.RepoDir = "."
+	}
+	if o.Remote == "" {
+		o.Remote = "origin"
+	}
+	if o.Message == "" {
+		o.Message = DefaultMessage
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 20
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 250 * time.Millisecond
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+}

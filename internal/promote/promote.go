@@ -1,0 +1,214 @@
+// Package promote records in Git the digest an image points to now: it
+// resolves each image in the registry, edits a kustomization's images: or a
+// manifest's container images on the freshly fetched branch head, commits,
+// and pushes with a compare-and-swap lease. Either every image resolves and
+// every edit applies and is pushed, or nothing changes.
+package promote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/digestpin/digestpin/internal/git"
+	"github.com/digestpin/digestpin/internal/registry"
+)
+
+var (
+	// ErrUsage marks a mistake in what was asked: a bad flag, a path that
+	// does not exist or renders no such image.
+	ErrUsage = errors.New("usage")
+	// ErrSuperseded means the branch moved past the commit CI built, so a
+	// newer pipeline owns the pin.
+	ErrSuperseded = errors.New("superseded")
+)
+
+// Result says what Promote did.
+type Result struct {
+	Images []Image
+	Branch string
+	// Head is the branch head the change was built on.
+	Head string
+	// Commit is the new commit, "" when nothing was committed.
+	Commit string
+	// AlreadyPinned is true when Git already records every digest.
+	AlreadyPinned bool
+	Pushed        bool
+	// Attempts counts the heads the change was built on (1 without races).
+	Attempts int
+	// Diff is the unified diff of the change; Message its commit message.
+	Diff, Message string
+}
+
+// Promote pins opts.Images at opts.Path in the config repository.
+func Promote(ctx context.Context, opts Options) (*Result, error) {
+	opts.defaults()
+	if err := validate(opts); err != nil {
+		return nil, err
+	}
+	tmpl, err := parseMessage(opts.Message)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := git.Open(ctx, opts.RepoDir, git.WithToken(opts.Token))
+	if err != nil {
+		return nil, err
+	}
+	branch := opts.Branch
+	if branch == "" {
+		if branch, err = repo.CurrentBranch(ctx); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+		}
+	}
+	// Every image resolves before Git is touched: a registry failure
+	// leaves nothing to undo.
+	images, err := resolveAll(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	result := &Result{Images: images, Branch: branch}
+	for attempt := 1; ; attempt++ {
+		result.Attempts = attempt
+		head, err := repo.Fetch(ctx, opts.Remote, branch)
+		if err != nil {
+			return nil, err
+		}
+		result.Head = head
+		if opts.ExpectHead != "" && !sameCommit(head, opts.ExpectHead) {
+			return nil, superseded(branch, opts.ExpectHead, head)
+		}
+		change, err := edit(ctx, repo, head, opts.Path, images)
+		if err != nil {
+			return nil, err
+		}
+		if change == nil {
+			result.AlreadyPinned = true
+			return result, nil
+		}
+		result.Diff = change.diff()
+		result.Message, err = message(tmpl, Data{Images: images, Path: opts.Path, Branch: branch, SourceRevision: opts.SourceRevision})
+		if err != nil {
+			return nil, err
+		}
+		if opts.DryRun {
+			return result, nil
+		}
+		commit, err := repo.Commit(ctx, head, map[string][]byte{change.path: change.after}, result.Message)
+		if err != nil {
+			return nil, err
+		}
+		result.Commit = commit
+		if opts.NoPush {
+			return result, repo.Advance(ctx, branch, commit)
+		}
+		err = repo.Push(ctx, opts.Remote, commit, branch, head)
+		if err == nil {
+			result.Pushed = true
+			return result, nil
+		}
+		if !errors.Is(err, git.ErrPushRejected) {
+			return nil, err
+		}
+		if opts.ExpectHead != "" {
+			moved, ferr := repo.Fetch(ctx, opts.Remote, branch)
+			if ferr != nil {
+				return nil, fmt.Errorf("%w; fetching again: %w", err, ferr)
+			}
+			return nil, superseded(branch, head, moved)
+		}
+		if attempt == opts.Attempts {
+			return nil, fmt.Errorf("gave up after %d attempts, other writers kept moving %s/%s: %w", attempt, opts.Remote, branch, err)
+		}
+		fmt.Fprintf(opts.Out, "%s/%s moved while pushing; rebuilding the change on the new head (attempt %d of %d)\n", opts.Remote, branch, attempt+1, opts.Attempts)
+		if err := sleep(ctx, backoff(opts.Backoff, attempt)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func validate(o Options) error {
+	if len(o.Images) == 0 {
+		return fmt.Errorf("%w: at least one --image is required", ErrUsage)
+	}
+	if o.Path == "" {
+		return fmt.Errorf("%w: --path is required", ErrUsage)
+	}
+	clean := path.Clean(o.Path)
+	if path.IsAbs(o.Path) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("%w: --path %q must be relative to the repository root and inside it", ErrUsage, o.Path)
+	}
+	if o.DryRun && o.NoPush {
+		return fmt.Errorf("%w: --dry-run and --no-push exclude each other", ErrUsage)
+	}
+	return nil
+}
+
+func superseded(branch, from, to string) error {
+	return fmt.Errorf("%w: branch %s advanced from %s to %s; the newer commit's pipeline will pin its own image", ErrSuperseded, branch, from, to)
+}
+
+// sameCommit compares full or abbreviated (7+ characters) object names.
+func sameCommit(a, b string) bool {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || (len(a) >= 7 && strings.HasPrefix(b, a))
+}
+
+func backoff(initial time.Duration, attempt int) time.Duration {
+	d := initial << min(attempt-1, 10)
+	d = min(d, 5*time.Second)
+	return d/2 + rand.N(d) // jitter: concurrent writers spread out
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// resolveAll resolves every image and checks the source revision.
+func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
+	var images []Image
+	seen := map[string]bool{}
+	for _, ref := range opts.Images {
+		repo, tag := splitReference(ref)
+		if seen[repo] {
+			return nil, fmt.Errorf("%w: --image %s is given twice", ErrUsage, repo)
+		}
+		seen[repo] = true
+		resolved, err := registry.Resolve(ctx, ref, opts.Registry...)
+		if err != nil {
+			if errors.Is(err, registry.ErrInvalidReference) {
+				return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+			}
+			return nil, err
+		}
+		if opts.SourceRevision != "" && resolved.Revision != "" && !sameCommit(resolved.Revision, opts.SourceRevision) {
+			return nil, fmt.Errorf("image %s was built from revision %s (label org.opencontainers.image.revision), not from --source-revision %s: refusing to pin an artifact of another commit", ref, resolved.Revision, opts.SourceRevision)
+		}
+		images = append(images, Image{Reference: ref, Repository: repo, Tag: tag, Digest: resolved.Digest})
+	}
+	return images, nil
+}
+
+// splitReference returns the repository and tag as written: the tag is what
+// follows a colon after the last slash, before any digest.
+func splitReference(ref string) (repo, tag string) {
+	base, _, _ := strings.Cut(ref, "@")
+	slash := strings.LastIndex(base, "/")
+	if colon := strings.LastIndex(base, ":"); colon > slash {
+		return base[:colon], base[colon+1:]
+	}
+	return base, ""
+}
