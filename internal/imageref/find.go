@@ -72,6 +72,9 @@ type Use struct {
 	Path string
 	// Line is the field's line in the parsed text, 0 when unknown.
 	Line int
+	// Node holds the image value; for a value written as an alias, the
+	// anchored node it refers to. Editors change the image through it.
+	Node *yaml.Node
 }
 
 // Find returns every image in obj: the image of each item of a containers,
@@ -94,21 +97,37 @@ func Find(obj *yaml.Node, specs []FieldSpec) []Use {
 	return uses
 }
 
+// deref follows an alias to the node it names, as a YAML reader would.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
 func walkContainers(n *yaml.Node, path string, uses *[]Use) {
+	n = deref(n)
+	if n == nil {
+		return
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			key, value := n.Content[i].Value, n.Content[i+1]
+			key, value := n.Content[i].Value, deref(n.Content[i+1])
+			if value == nil {
+				continue
+			}
 			childPath := join(path, key)
 			if slot, ok := containerLists[key]; ok && value.Kind == yaml.SequenceNode {
 				for j, item := range value.Content {
-					if image := mapValue(item, "image"); image != nil {
+					if image := deref(mapValue(deref(item), "image")); image != nil {
 						*uses = append(*uses, Use{
 							Image:     imageValue(image),
 							Slot:      slot,
 							Container: scalar(mapValue(item, "name")),
 							Path:      fmt.Sprintf("%s[%d].image", childPath, j),
 							Line:      image.Line,
+							Node:      image,
 						})
 					}
 				}
@@ -123,17 +142,21 @@ func walkContainers(n *yaml.Node, path string, uses *[]Use) {
 }
 
 func walkFieldSpec(n *yaml.Node, segments []string, path string, uses *[]Use) {
+	n = deref(n)
+	if n == nil {
+		return
+	}
 	if len(segments) == 0 {
 		switch n.Kind {
 		case yaml.ScalarNode:
-			*uses = append(*uses, Use{Image: imageValue(n), Slot: Field, Path: path, Line: n.Line})
+			*uses = append(*uses, Use{Image: imageValue(n), Slot: Field, Path: path, Line: n.Line, Node: n})
 		case yaml.SequenceNode:
 			// kustomize also accepts a path that ends at a list of
 			// scalars or of objects carrying an image.
 			for i, item := range n.Content {
-				if item.Kind == yaml.MappingNode {
-					if image := mapValue(item, "image"); image != nil {
-						*uses = append(*uses, Use{Image: imageValue(image), Slot: Field, Path: fmt.Sprintf("%s[%d].image", path, i), Line: image.Line})
+				if item = deref(item); item.Kind == yaml.MappingNode {
+					if image := deref(mapValue(item, "image")); image != nil {
+						*uses = append(*uses, Use{Image: imageValue(image), Slot: Field, Path: fmt.Sprintf("%s[%d].image", path, i), Line: image.Line, Node: image})
 					}
 				} else {
 					walkFieldSpec(item, nil, fmt.Sprintf("%s[%d]", path, i), uses)

@@ -48,7 +48,7 @@ spec:
 		{Image: "", Slot: Container, Container: "null-image", Path: "spec.jobTemplate.spec.template.spec.containers[2].image", Line: 19},
 		{Image: "busybox", Slot: EphemeralContainer, Container: "debug", Path: "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image", Line: 23},
 	}
-	if got := Find(cronJob, nil); !reflect.DeepEqual(got, want) {
+	if got := withoutNodes(t, Find(cronJob, nil)); !reflect.DeepEqual(got, want) {
 		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
 	}
 }
@@ -81,7 +81,7 @@ spec:
 		{Image: "ghcr.io/acme/m1", Slot: Field, Path: "spec.mirrors[0]", Line: 11},
 		{Image: "ghcr.io/acme/m2", Slot: Field, Path: "spec.mirrors[1]", Line: 11},
 	}
-	if got := Find(obj, specs); !reflect.DeepEqual(got, want) {
+	if got := withoutNodes(t, Find(obj, specs)); !reflect.DeepEqual(got, want) {
 		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
 	}
 }
@@ -99,5 +99,51 @@ func TestParseFieldSpec(t *testing.T) {
 		if _, err := ParseFieldSpec(in); err == nil || err.Error() != want {
 			t.Errorf("ParseFieldSpec(%q) error = %v, want %q", in, err, want)
 		}
+	}
+}
+
+// withoutNodes checks that each use's node holds its image, then drops the
+// pointers so uses compare by value.
+func withoutNodes(t *testing.T, uses []Use) []Use {
+	t.Helper()
+	for i := range uses {
+		if uses[i].Node == nil || imageValue(uses[i].Node) != uses[i].Image {
+			t.Errorf("use %d: node does not hold image %q", i, uses[i].Image)
+		}
+		uses[i].Node = nil
+	}
+	return uses
+}
+
+func TestFindFollowsAliases(t *testing.T) {
+	obj := parseNode(t, `
+apiVersion: v1
+kind: List
+items:
+- kind: Pod
+  metadata: {name: a}
+  spec:
+    containers: &shared
+    - name: app
+      image: &img ghcr.io/acme/app:v1
+- kind: Pod
+  metadata: {name: b}
+  spec:
+    containers: *shared
+    initContainers:
+    - name: init
+      image: *img
+`)
+	uses := Find(obj, nil)
+	want := []Use{
+		{Image: "ghcr.io/acme/app:v1", Slot: Container, Container: "app", Path: "items[0].spec.containers[0].image", Line: 10},
+		{Image: "ghcr.io/acme/app:v1", Slot: Container, Container: "app", Path: "items[1].spec.containers[0].image", Line: 10},
+		{Image: "ghcr.io/acme/app:v1", Slot: InitContainer, Container: "init", Path: "items[1].spec.initContainers[0].image", Line: 10},
+	}
+	if uses[0].Node != uses[2].Node {
+		t.Error("an aliased image does not resolve to its anchored node")
+	}
+	if got := withoutNodes(t, uses); !reflect.DeepEqual(got, want) {
+		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -6,12 +6,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-)
 
-// containerLists are the pod-spec keys whose items carry an image. They are
-// matched at any depth, which covers Deployments, CronJobs, Argo Rollouts,
-// Knative Services and any CRD embedding a pod spec without knowing them.
-var containerLists = map[string]bool{"containers": true, "initContainers": true, "ephemeralContainers": true}
+	"github.com/digestpin/digestpin/internal/imageref"
+)
 
 // PinManifestImages rewrites every container image of repository repo in a
 // YAML stream (several documents separated by ---) to the given pinned
@@ -38,12 +35,7 @@ func PinManifestImages(src []byte, repo string, pinned string) (out []byte, chan
 	}
 	edited := map[*yaml.Node]bool{}
 	for _, image := range containerImages(e.docs) {
-		if image.Kind == yaml.AliasNode {
-			// The anchored value is what the field says; editing it
-			// once updates every alias.
-			image = image.Alias
-		}
-		if image == nil || image.Kind != yaml.ScalarNode {
+		if image.Kind != yaml.ScalarNode {
 			continue
 		}
 		if r, ok := repository(image.Value); !ok || r != want {
@@ -72,32 +64,14 @@ func PinManifestImages(src []byte, repo string, pinned string) (out []byte, chan
 }
 
 // containerImages returns the image value of every container in docs, in
-// document order.
+// document order. An image written as an alias is its anchored node:
+// editing that once updates every alias.
 func containerImages(docs []*yaml.Node) []*yaml.Node {
 	var images []*yaml.Node
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				key, value := n.Content[i], n.Content[i+1]
-				if key.Kind != yaml.ScalarNode || !containerLists[key.Value] || value.Kind != yaml.SequenceNode {
-					continue
-				}
-				for _, item := range value.Content {
-					if item.Kind == yaml.MappingNode {
-						if j := lookup(item, "image"); j >= 0 {
-							images = append(images, item.Content[2*j+1])
-						}
-					}
-				}
-			}
-		}
-		for _, c := range n.Content {
-			walk(c)
-		}
-	}
 	for _, d := range docs {
-		walk(d)
+		for _, use := range imageref.Find(d, nil) {
+			images = append(images, use.Node)
+		}
 	}
 	return images
 }
