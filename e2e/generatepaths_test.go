@@ -47,16 +47,15 @@ func TestManifestGeneratePathsSendOnlyTheCommonRoot(t *testing.T) {
 	})
 
 	// "." alone: Argo CD sends apps/shop/prod only, without the base it
-	// needs. The error names repository paths only. (digestpin says
-	// "outside the repository" although apps/shop/base is in it: the
-	// tree it was sent is all it can see.)
+	// needs. The error names repository paths only and says which path
+	// the annotation is missing.
 	t.Run("a base Argo CD did not send", func(t *testing.T) {
 		repo := checkoutTestdata(t, "shop")
 		_, err := server.generate(t, repo, app("apps/shop/prod", "."))
 		if err == nil {
 			t.Fatal("rendered without the base")
 		}
-		sameMessage(t, err.Error(), generateFailure(2)+`digestpin: rendering apps/shop/prod: resources entry "../base": "../base": outside the repository`)
+		sameMessage(t, err.Error(), generateFailure(2)+`digestpin: rendering apps/shop/prod: apps/shop/prod/kustomization.yaml: resources entry "../base": "apps/shop/base" is outside the files digestpin was given: Argo CD sent only apps/shop/prod, because the Application's argocd.argoproj.io/manifest-generate-paths annotation does not list ../base`)
 		noTemporaryPaths(t, err.Error(), repo)
 	})
 }

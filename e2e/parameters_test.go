@@ -129,7 +129,7 @@ parameters:
   string: shop-blue
 `,
 		want: generateFailure(1) + `refusing to render: 1 image is not pinned by a sha256 digest.
-  - Deployment shop-blue/blue-web, container "app": image "ghcr.io/acme/web:v1.3": no digest (tag "v1.3" can be moved in the registry) (from apps/shop/base/deployment.yaml)
+  - Deployment shop-blue/blue-web, container "app": image "ghcr.io/acme/web:v1.3": no digest (tag "v1.3" can be moved in the registry) (from the Application's images parameter ghcr.io/acme/web=ghcr.io/acme/web:v1.3)
 fix: pin each image by digest in Git, for example with ` + "`digestpin promote --image ghcr.io/acme/web:v1.3 --path apps/shop/prod`" + ` in CI, or an images: entry with a digest in the kustomization.`,
 	}, {
 		name: "string parameter given as an array",

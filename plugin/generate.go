@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"errors"
+	"fmt"
 	"path"
 	"path/filepath"
 	"strings"
@@ -13,19 +14,23 @@ import (
 
 // Generate renders the request under pol. It returns the manifests, or an
 // error and no manifests at all: a partial set would make Argo CD prune
-// whatever is missing. A *policy.Refusal names files as they are in the
-// repository.
+// whatever is missing. Messages name files by their repository path.
 func Generate(req Request, pol policy.Policy) ([]byte, error) {
-	out, err := verify.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides}, pol)
+	prefix := req.repoPrefix()
+	out, err := verify.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix}, pol)
 	var refusal *policy.Refusal
-	if errors.As(err, &refusal) {
+	var outside *render.OutsideError
+	switch {
+	case errors.As(err, &refusal):
 		refusal.AppPath = req.SourcePath
-		prefix := req.repoPrefix()
-		for i := range refusal.Violations {
-			if src := refusal.Violations[i].Source; src != "" {
-				refusal.Violations[i].Source = path.Join(prefix, src)
-			}
+		req.markParameterImages(refusal.Violations)
+	case errors.As(err, &outside) && !outside.Escapes:
+		// Inside the repository, but Argo CD did not send it.
+		rel, relErr := filepath.Rel(req.SourcePath, outside.Path)
+		if relErr != nil {
+			rel = outside.Path
 		}
+		err = fmt.Errorf("%w: Argo CD sent only %s, because the Application's argocd.argoproj.io/manifest-generate-paths annotation does not list %s", err, prefix, filepath.ToSlash(rel))
 	}
 	if err != nil {
 		return nil, err
@@ -33,12 +38,33 @@ func Generate(req Request, pol policy.Policy) ([]byte, error) {
 	return out, nil
 }
 
+// markParameterImages says so when an offending image was set by the
+// Application's images parameter or env, where the fix belongs, rather than
+// by the file the object came from.
+func (r Request) markParameterImages(violations []policy.Violation) {
+	for i, v := range violations {
+		for _, arg := range r.Overrides.Images {
+			o, err := render.ParseImageOverride(arg)
+			if err != nil {
+				continue
+			}
+			name := o.NewName
+			if name == "" || name == "*" {
+				name = o.Name
+			}
+			if v.Image == name || strings.HasPrefix(v.Image, name+":") || strings.HasPrefix(v.Image, name+"@") {
+				violations[i].Source = "the Application's images parameter " + arg
+			}
+		}
+	}
+}
+
 // repoPrefix is where Root sits in the repository: "" when Argo CD sent the
 // whole repository, the common ancestor's path with manifest-generate-paths.
 func (r Request) repoPrefix() string {
 	app := filepath.ToSlash(r.AppPath)
 	if app == "." {
-		return r.SourcePath
+		return path.Clean(r.SourcePath)
 	}
 	if prefix, ok := strings.CutSuffix(r.SourcePath, "/"+app); ok {
 		return prefix

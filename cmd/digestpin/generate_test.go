@@ -161,7 +161,7 @@ func TestGenerateAppliesParametersAndJudgesImageOverrides(t *testing.T) {
 	params := `[{"name":"images","array":["ghcr.io/acme/web=ghcr.io/acme/web:v1.3"]},{"name":"namePrefix","string":"blue-"}]`
 	r := digestpin(t, filepath.Join(root, "apps/shop/prod"), argoEnv("apps/shop/prod", "ARGOCD_APP_PARAMETERS="+params), "generate")
 	r.expect(t, 1, "", `refusing to render: 1 image is not pinned by a sha256 digest.
-  - Deployment shop/blue-web, container "app": image "ghcr.io/acme/web:v1.3": no digest (tag "v1.3" can be moved in the registry) (from apps/shop/base/deployment.yaml)
+  - Deployment shop/blue-web, container "app": image "ghcr.io/acme/web:v1.3": no digest (tag "v1.3" can be moved in the registry) (from the Application's images parameter ghcr.io/acme/web=ghcr.io/acme/web:v1.3)
 fix: pin each image by digest in Git, for example with `+"`digestpin promote --image ghcr.io/acme/web:v1.3 --path apps/shop/prod`"+` in CI, or an images: entry with a digest in the kustomization.
 `)
 	if got, _ := os.ReadFile(filepath.Join(root, "apps/shop/prod/kustomization.yaml")); string(got) != shop["apps/shop/prod/kustomization.yaml"] {

@@ -5,15 +5,41 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// ErrOutsideRoot is returned for any path that is, or resolves through a
-// symlink to, a place outside the repository root.
+// ErrOutsideRoot is matched by every *OutsideError.
 var ErrOutsideRoot = errors.New("outside the repository")
+
+// OutsideError is a path that is, or resolves through a symlink to, a place
+// outside the root.
+type OutsideError struct {
+	// Path is the path as written, as a repository path (see
+	// Options.PathPrefix).
+	Path string
+	// Symlink is true when Path lies inside but a symlink leads out.
+	Symlink bool
+	// Escapes is true when the place is outside the repository itself, not
+	// only outside the part of it that was given.
+	Escapes bool
+}
+
+func (e *OutsideError) Error() string {
+	where := "the files digestpin was given"
+	if e.Escapes {
+		where = "the repository"
+	}
+	if e.Symlink {
+		return fmt.Sprintf("%q is a symlink to a place outside %s", e.Path, where)
+	}
+	return fmt.Sprintf("%q is outside %s", e.Path, where)
+}
+
+func (e *OutsideError) Is(target error) bool { return target == ErrOutsideRoot }
 
 var errReadOnly = errors.New("the repository is read-only while rendering")
 
@@ -25,6 +51,7 @@ var errReadOnly = errors.New("the repository is read-only while rendering")
 type repoFS struct {
 	disk    filesys.FileSystem
 	root    string // absolute, symlinks resolved
+	prefix  string // the root's path in the repository, for messages
 	overlay map[string][]byte
 	limits  *budget
 	// refusal is the first read this filesystem refused. kustomize
@@ -40,7 +67,7 @@ func (f *repoFS) refuse(err error) error {
 	return err
 }
 
-func newRepoFS(root string, limits Limits) (*repoFS, error) {
+func newRepoFS(root, prefix string, limits Limits) (*repoFS, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("repository root: %w", err)
@@ -52,6 +79,7 @@ func newRepoFS(root string, limits Limits) (*repoFS, error) {
 	return &repoFS{
 		disk:    filesys.MakeFsOnDisk(),
 		root:    real,
+		prefix:  path.Clean("/" + filepath.ToSlash(prefix))[1:],
 		overlay: map[string][]byte{},
 		limits:  newBudget(limits),
 	}, nil
@@ -59,18 +87,19 @@ func newRepoFS(root string, limits Limits) (*repoFS, error) {
 
 // rel writes a path as the repository sees it, so that messages never show
 // the sidecar's temporary directories.
-func (f *repoFS) rel(path string) string {
-	if r, err := filepath.Rel(f.root, path); err == nil && !strings.HasPrefix(r, "..") {
-		return filepath.ToSlash(r)
+func (f *repoFS) rel(p string) string {
+	r, err := filepath.Rel(f.root, p)
+	if err != nil {
+		return filepath.Base(p)
 	}
-	return filepath.Base(path)
+	return path.Join(f.prefix, filepath.ToSlash(r))
 }
 
 // resolve returns the real path of path, which must stay inside the root.
 // A path that does not exist yet is resolved through its deepest existing
 // ancestor, so a dangling symlink cannot point outside either.
-func (f *repoFS) resolve(path string) (string, error) {
-	abs, err := filepath.Abs(path)
+func (f *repoFS) resolve(p string) (string, error) {
+	abs, err := filepath.Abs(p)
 	if err != nil {
 		return "", err
 	}
@@ -78,14 +107,19 @@ func (f *repoFS) resolve(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if real != f.root && !strings.HasPrefix(real, f.root+string(filepath.Separator)) {
-		shown := abs
-		if r, err := filepath.Rel(f.root, abs); err == nil {
-			shown = r
+	if !f.inside(real) {
+		target := f.rel(real)
+		return "", &OutsideError{
+			Path:    f.rel(abs),
+			Symlink: f.inside(filepath.Clean(abs)),
+			Escapes: target == ".." || strings.HasPrefix(target, "../"),
 		}
-		return "", fmt.Errorf("%q: %w", filepath.ToSlash(shown), ErrOutsideRoot)
 	}
 	return real, nil
+}
+
+func (f *repoFS) inside(p string) bool {
+	return p == f.root || strings.HasPrefix(p, f.root+string(filepath.Separator))
 }
 
 func evalExisting(abs string) (string, error) {
@@ -197,11 +231,11 @@ func (f *repoFS) Walk(path string, walkFn filepath.WalkFunc) error {
 	return f.disk.Walk(path, walkFn)
 }
 
-func (f *repoFS) Open(path string) (filesys.File, error) {
-	if _, err := f.resolve(path); err != nil {
+func (f *repoFS) Open(p string) (filesys.File, error) {
+	if _, err := f.resolve(p); err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("opening %q: %w", f.rel(path), errReadOnly)
+	return nil, fmt.Errorf("opening %q: %w", f.rel(p), errReadOnly)
 }
 
 func (f *repoFS) Create(path string) (filesys.File, error) { return nil, errReadOnly }

@@ -168,14 +168,14 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 	}
 	for _, field := range []string{"resources", "components"} {
 		for _, entry := range fields[field] {
-			if err := w.include(dir, field, entry, asPlugins); err != nil {
+			if err := w.include(where, dir, field, entry, asPlugins); err != nil {
 				return err
 			}
 		}
 	}
 	for _, field := range []string{"generators", "transformers", "validators"} {
 		for _, entry := range fields[field] {
-			if err := w.include(dir, field, entry, true); err != nil {
+			if err := w.include(where, dir, field, entry, true); err != nil {
 				return err
 			}
 		}
@@ -185,14 +185,18 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 
 // include follows one entry: a directory is walked as a kustomization; a
 // plugin entry (a file or inline YAML) must configure built-ins only.
-func (w *walker) include(dir, field, entry string, plugin bool) error {
+func (w *walker) include(where, dir, field, entry string, plugin bool) error {
 	if plugin && strings.Contains(entry, "\n") {
 		return w.checkPluginConfigs(field, "inline "+field+" entry", []byte(entry))
 	}
 	path := filepath.Join(dir, entry)
 	real, err := w.fs.resolve(path)
+	var outside *OutsideError
+	if errors.As(err, &outside) && outside.Path == entry {
+		return fmt.Errorf("%s: %s entry %w", where, field, err)
+	}
 	if err != nil {
-		return fmt.Errorf("%s entry %q: %w", field, entry, err)
+		return fmt.Errorf("%s: %s entry %q: %w", where, field, entry, err)
 	}
 	if w.fs.IsDir(real) {
 		file, k, err := w.load(real)

@@ -35,6 +35,11 @@ type Options struct {
 	TrackOrigins bool
 	// Limits bound the input. Zero value: DefaultLimits().
 	Limits Limits
+	// PathPrefix is where Root sits in the repository, when it is only a
+	// part of it (Argo CD's manifest-generate-paths). Messages and
+	// origins name files by their repository path. Default "": Root is the
+	// repository.
+	PathPrefix string
 }
 
 // Result is a rendered kustomization.
@@ -84,7 +89,7 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits()
 	}
-	fsys, err := newRepoFS(opts.Root, opts.Limits)
+	fsys, err := newRepoFS(opts.Root, opts.PathPrefix, opts.Limits)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,8 +177,12 @@ func origins(m resmap.ResMap, dir string) []string {
 // no message shows where the sidecar unpacked the repository.
 func (f *repoFS) scrub(err error) error {
 	msg := err.Error()
-	scrubbed := strings.ReplaceAll(msg, f.root+string(filepath.Separator), "")
-	scrubbed = strings.ReplaceAll(scrubbed, f.root, ".")
+	prefix, root := "", "."
+	if f.prefix != "" {
+		prefix, root = f.prefix+"/", f.prefix
+	}
+	scrubbed := strings.ReplaceAll(msg, f.root+string(filepath.Separator), prefix)
+	scrubbed = strings.ReplaceAll(scrubbed, f.root, root)
 	if scrubbed == msg {
 		return err
 	}

@@ -145,18 +145,18 @@ func TestNothingOutsideTheRootIsRead(t *testing.T) {
 	}{
 		{name: "dot-dot base", dir: "app",
 			files: map[string]string{"app/kustomization.yaml": "resources: [OUTSIDE]\n"},
-			want:  `resources entry "FROM-APP": "FROM-ROOT": outside the repository`},
+			want:  `app/kustomization.yaml: resources entry "FROM-APP": "FROM-ROOT" is outside the repository`},
 		{name: "symlinked file", link: [2]string{"secret.yaml", filepath.Join(outside, "secret.yaml")},
 			files: map[string]string{"kustomization.yaml": "resources: [secret.yaml]\n"},
-			want:  `"secret.yaml": outside the repository`},
+			want:  `kustomization.yaml: resources entry "secret.yaml" is a symlink to a place outside the repository`},
 		{name: "symlinked base", link: [2]string{"base", outside},
 			files: map[string]string{"kustomization.yaml": "resources: [base]\n"},
-			want:  `resources entry "base": "base": outside the repository`},
+			want:  `kustomization.yaml: resources entry "base" is a symlink to a place outside the repository`},
 		{name: "patch through dot-dot", dir: "app",
 			files: map[string]string{"app/kustomization.yaml": "resources: [d.yaml]\npatches:\n- path: OUTSIDE/secret.yaml\n", "app/d.yaml": deployment},
-			want:  `"FROM-ROOT/secret.yaml": outside the repository`},
+			want:  `"FROM-ROOT/secret.yaml" is outside the repository`},
 		{name: "symlinked app directory", link: [2]string{"app", outside}, dir: "app",
-			want: `kustomization directory "app": outside the repository`},
+			want: `kustomization directory "app" is a symlink to a place outside the repository`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
