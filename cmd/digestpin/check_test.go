@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -111,5 +112,21 @@ func TestCheckUsageAndErrors(t *testing.T) {
 	r = digestpin(t, root, nil, "check", "apps/shop/prod")
 	if r.code != 2 || r.stdout[:len("error apps/shop/prod: ")] != "error apps/shop/prod: " {
 		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
+	}
+
+	// A relative --root, and a plain manifest that is an alias bomb.
+	var bomb strings.Builder
+	bomb.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	for c := 'b'; c <= 'i'; c++ {
+		p := "*" + string(c-1)
+		bomb.WriteString("  " + string(c) + ": &" + string(c) + " [" + strings.Repeat(p+",", 8) + p + "]\n")
+	}
+	if err := os.WriteFile(filepath.Join(root, "plain/bomb.yaml"), []byte(bomb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = digestpin(t, filepath.Join(root, "plain"), nil, "check", "--root", "..", "bomb.yaml")
+	r.expect(t, 2, "error plain/bomb.yaml: \"plain/bomb.yaml\": YAML aliases expand to more than 100000 nodes: input exceeds the render limits\n", "")
+	if r.maxRSS > 256<<20 {
+		t.Errorf("peak memory %d MiB, want at most 256 MiB", r.maxRSS>>20)
 	}
 }

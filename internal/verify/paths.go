@@ -31,6 +31,10 @@ type Target struct {
 // relative to the working directory and must lie under root, which bounds
 // what kustomizations may read.
 func Paths(root string, paths []string, pol policy.Policy) ([]Target, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
 	var targets []Target
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
