@@ -9,6 +9,7 @@ export KUSTOMIZE := $(BIN)/kustomize
 .PHONY: test vet bench
 test: vet $(KUSTOMIZE)
 	go test -count=1 ./...
+	go test -run='^$$' -fuzz='^FuzzImages$$' -fuzztime=20s -fuzzminimizetime=1x ./internal/render/
 	@if [ -f e2e/go.mod ]; then cd e2e && go vet ./... && go test -count=1 -timeout 20m ./...; fi
 
 vet:

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -58,6 +59,13 @@ type repoFS struct {
 	// flattens the errors it gets into strings; Render returns this one
 	// instead, whole.
 	refusal error
+	// unusual is set when a file read rules out the images fast path
+	// (images.go).
+	unusual bool
+	// measured holds what limits.admitYAML said of files, by real path,
+	// and pre measures them ahead of their reads (prefetch.go).
+	measured sync.Map
+	pre      prefetcher
 }
 
 func (f *repoFS) refuse(err error) error {
@@ -147,6 +155,7 @@ func (f *repoFS) ReadFile(path string) ([]byte, error) {
 		return nil, f.refuse(err)
 	}
 	if data, ok := f.overlay[real]; ok {
+		f.observe(data)
 		return data, nil
 	}
 	info, err := os.Stat(real)
@@ -160,9 +169,10 @@ func (f *repoFS) ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
 	}
-	if err := f.limits.admitYAML(f.rel(real), data); err != nil {
+	if err := f.admitYAML(real, data); err != nil {
 		return nil, f.refuse(err)
 	}
+	f.observe(data)
 	return data, nil
 }
 

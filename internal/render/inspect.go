@@ -25,8 +25,10 @@ var ErrUnsafe = errors.New("not allowed in digestpin")
 // tree is what the walk over a kustomization and everything it includes
 // learned before kustomize runs.
 type tree struct {
-	// rootFile is the root kustomization's real path.
+	// rootFile is the root kustomization's real path, and root what it
+	// holds (FixKustomization applied).
 	rootFile string
+	root     *types.Kustomization
 	// imageFields are the image fieldSpecs of every `configurations:` file.
 	imageFields []imageref.FieldSpec
 	// originsRequested is true when the root kustomization already asks for
@@ -37,6 +39,24 @@ type tree struct {
 	managedByLabel bool
 	// relDir is the kustomization directory, relative to the root.
 	relDir string
+	// configurations are the `configurations:` files of every
+	// kustomization in the tree, and hasVars and hasCRDs say whether any
+	// kustomization declares vars or crds: what the root images fast path
+	// (images.go) needs to know about the tree.
+	configurations []configFile
+	hasVars        bool
+	hasCRDs        bool
+	// openAPI is true when a kustomization sets openapi: (see warmUp).
+	openAPI bool
+}
+
+// configFile is one `configurations:` file. asPlugin is true when its
+// kustomization was reached through a generators, transformers or
+// validators entry, whose configuration kustomize does not merge into the
+// root's.
+type configFile struct {
+	data     []byte
+	asPlugin bool
 }
 
 // inspect walks the kustomization at dir and every kustomization it
@@ -54,6 +74,7 @@ func inspect(fsys *repoFS, dir string) (*tree, error) {
 		return nil, fmt.Errorf("no kustomization in %q: expected one of %s", fsys.rel(dir), strings.Join(konfig.RecognizedKustomizationFileNames(), ", "))
 	}
 	w.tree.rootFile = rootFile
+	w.tree.root = k
 	for _, m := range k.BuildMetadata {
 		if m == types.OriginAnnotations {
 			w.tree.originsRequested = true
@@ -161,11 +182,15 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 			}
 		}
 	}
+	w.tree.openAPI = w.tree.openAPI || len(k.OpenAPI) > 0
+	w.tree.hasVars = w.tree.hasVars || len(k.Vars) > 0
+	w.tree.hasCRDs = w.tree.hasCRDs || len(k.Crds) > 0
 	for _, c := range k.Configurations {
-		if err := w.readConfiguration(dir, c); err != nil {
+		if err := w.readConfiguration(dir, c, asPlugins); err != nil {
 			return err
 		}
 	}
+	w.fs.prefetch(dir, fields["resources"], fields["components"])
 	for _, field := range []string{"resources", "components"} {
 		for _, entry := range fields[field] {
 			if err := w.include(where, dir, field, entry, asPlugins); err != nil {
@@ -299,11 +324,12 @@ func stringsAt(n *yaml.RNode, path string) []string {
 	return values
 }
 
-func (w *walker) readConfiguration(dir, entry string) error {
+func (w *walker) readConfiguration(dir, entry string, asPlugin bool) error {
 	data, err := w.fs.ReadFile(filepath.Join(dir, entry))
 	if err != nil {
 		return nil // kustomize reports a missing configuration file
 	}
+	w.tree.configurations = append(w.tree.configurations, configFile{data: data, asPlugin: asPlugin})
 	var config struct {
 		Images []struct {
 			Group string `json:"group"`

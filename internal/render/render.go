@@ -40,6 +40,9 @@ type Options struct {
 	// origins name files by their repository path. Default "": Root is the
 	// repository.
 	PathPrefix string
+	// kustomizeImages leaves the root's images: to kustomize (tests
+	// compare the two ways).
+	kustomizeImages bool
 }
 
 // Result is a rendered kustomization.
@@ -52,10 +55,12 @@ type Result struct {
 	// Origins holds, when tracked, the repository-relative file each
 	// resource came from, by index ("" when kustomize did not record one).
 	Origins []string
+	// imagesFast says the root's images: were applied by the fast path.
+	imagesFast bool
 }
 
 // YAML returns the objects exactly as `kustomize build` prints them.
-func (r *Result) YAML() ([]byte, error) { return r.Resources.AsYaml() }
+func (r *Result) YAML() ([]byte, error) { return asYAML(r.Resources) }
 
 // Render renders the kustomization opts.Dir under opts.Root.
 func Render(opts Options) (*Result, error) {
@@ -101,9 +106,13 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("kustomization directory %w", err)
 	}
+	warmedUp := warmUp()
 	t, err := inspect(fsys, dir)
 	if err != nil {
 		return nil, nil, err
+	}
+	if t.openAPI {
+		warmedUp()
 	}
 	t.relDir = fsys.rel(dir)
 	if !opts.Overrides.empty() || trackOrigins {
@@ -117,17 +126,11 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 		}
 		fsys.overlay[t.rootFile] = edited
 	}
-	// MakeDefaultOptions says ReorderOptionNone; `kustomize build` without
-	// --reorder leaves it unspecified, which sorts in legacy order unless
-	// the kustomization has sortOptions.
-	kopts := krusty.MakeDefaultOptions()
-	kopts.Reorder = krusty.ReorderOptionUnspecified
-	m, err := krusty.MakeKustomizer(kopts).Run(fsys, dir)
+	// The root's images: are applied in one pass after kustomize when
+	// nothing else can tell (images.go).
+	m, fast, err := kustomizeImages(opts, fsys, t, dir)
 	if err != nil {
-		if fsys.refusal != nil {
-			return nil, nil, fsys.refusal
-		}
-		return nil, nil, fsys.scrub(err)
+		return nil, nil, err
 	}
 	if t.managedByLabel {
 		// kustomize takes the label's version from the kustomize CLI
@@ -140,7 +143,7 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 			return nil, nil, err
 		}
 	}
-	result := &Result{Resources: m, ImageFields: t.imageFields}
+	result := &Result{Resources: m, ImageFields: t.imageFields, imagesFast: fast}
 	if trackOrigins {
 		result.Origins = origins(m, t.relDir)
 		if err := m.RemoveOriginAnnotations(); err != nil {
@@ -148,6 +151,24 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 		}
 	}
 	return result, t, nil
+}
+
+// runKustomize is `kustomize build` of dir over fsys, before what the CLI
+// does after the kustomizer's run.
+func runKustomize(fsys *repoFS, dir string) (resmap.ResMap, error) {
+	// MakeDefaultOptions says ReorderOptionNone; `kustomize build` without
+	// --reorder leaves it unspecified, which sorts in legacy order unless
+	// the kustomization has sortOptions.
+	kopts := krusty.MakeDefaultOptions()
+	kopts.Reorder = krusty.ReorderOptionUnspecified
+	m, err := krusty.MakeKustomizer(kopts).Run(fsys, dir)
+	if err != nil {
+		if fsys.refusal != nil {
+			return nil, fsys.refusal
+		}
+		return nil, fsys.scrub(err)
+	}
+	return m, nil
 }
 
 // KustomizeVersion is the kustomize release whose output Render matches.

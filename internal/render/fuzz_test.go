@@ -1,0 +1,71 @@
+package render
+
+import (
+	"testing"
+
+	"sigs.k8s.io/kustomize/api/types"
+)
+
+// FuzzImages generates a tree from the fuzzer's bytes, as
+// TestImagesDifferential does from random numbers (bases, overlays,
+// components, patches, prefixes, namespaces, generators, configurations
+// field specs, replacements, vars, build metadata, parameters, and images:
+// entries with newName, newTag, digest and tagSuffix, some with names and
+// references taken from the input), renders it with the images fast path
+// and with kustomize alone, and requires the same bytes or the same error.
+// CI runs it briefly (see the Makefile).
+func FuzzImages(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"))
+	f.Add([]byte("ghcr.io/acme/web:v1@sha256:aa nginx|busybox .* [ x"))
+	f.Add([]byte{3, 1, 0, 0, 2, 4, 1, 5, 0, 0, 0, 3, 2, 1, 7, 7, 7, 1, 0, 4, 2, 9, 9, 9, 1, 1, 1})
+	f.Add([]byte{2, 2, 1, 3, 5, 0, 8, 4, 4, 0, 1, 6, 6, 2, 0, 0, 11, 3, 3, 5, 5, 0, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g := &gen{c: &byteChooser{data: data}}
+		dir := g.tree()
+		root := writeTree(t, g.files)
+		if _, _, problem := bothWays(Options{Root: root, Dir: dir, Overrides: Overrides{Images: g.params}}); problem != "" {
+			t.Fatalf("%s\ntree:\n%s", problem, dumpTree(g.files))
+		}
+	})
+}
+
+// FuzzImageMatcher compares the matcher with kustomize's matching and
+// chaining for arbitrary names and values.
+func FuzzImageMatcher(f *testing.F) {
+	f.Add("ghcr.io/acme/web", "ghcr.io/acme/web:v1", "v2", "", 1)
+	f.Add("a.b", "aXb@sha256:00", "", "-s", 2)
+	f.Add(".*", "x", "", "-s", 3)
+	f.Add("é.", "éé:1", "", "", 1)
+	f.Fuzz(func(t *testing.T, name, value, newTag, suffix string, times int) {
+		times = 1 + (times%3+3)%3
+		images := []types.Image{
+			{Name: name, NewTag: newTag, TagSuffix: suffix},
+			{Name: value, NewName: name},
+			{Name: name, TagSuffix: suffix},
+		}
+		m := newImageMatcher(images)
+		for _, v := range []string{value, name, value + ":" + newTag, name + suffix} {
+			var want []int
+			for i, img := range images {
+				if referenceMatched(v, img.Name) {
+					want = append(want, i)
+				}
+			}
+			got := m.matching(v)
+			if len(got) != len(want) {
+				t.Fatalf("matching(%q) = %v, want %v", v, got, want)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("matching(%q) = %v, want %v", v, got, want)
+				}
+			}
+			gotV, gotM := m.final(v, times)
+			wantV, wantM := referenceFinal(images, v, times)
+			if gotV != wantV || gotM != wantM {
+				t.Fatalf("final(%q, %d) = %q, %t; want %q, %t", v, times, gotV, gotM, wantV, wantM)
+			}
+		}
+	})
+}

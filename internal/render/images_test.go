@@ -1,0 +1,843 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	benchtree "github.com/digestpin/digestpin/bench/tree"
+)
+
+func TestMain(m *testing.M) {
+	// The tests take the fast path from one images: entry on, so that
+	// small trees test it too (TestFewImages checks the default).
+	minFastImages = 1
+	os.Exit(m.Run())
+}
+
+// TestFewImages checks that kustomize applies fewer than three entries
+// itself. It mutates minFastImages, so it must not run in parallel.
+func TestFewImages(t *testing.T) {
+	minFastImages = 3
+	defer func() { minFastImages = 1 }()
+	two := "images:\n- name: a\n  newTag: \"1\"\n- name: b\n  newTag: \"1\"\n"
+	if plan, _, reason := planImages(&tree{}, []byte(two), nil); plan != nil || reason != "fewer than 3 images" {
+		t.Errorf("two entries: plan %v, reason %q", plan != nil, reason)
+	}
+	if plan, _, reason := planImages(&tree{}, []byte(two+"- name: c\n  newTag: \"1\"\n"), nil); plan == nil {
+		t.Errorf("three entries: no plan: %s", reason)
+	}
+}
+
+// outcome is one way's render: the YAML, or the error.
+type outcome struct {
+	yaml []byte
+	err  error
+	fast bool
+	// printing says how Result.YAML differs from AsYaml, if it does.
+	printing string
+}
+
+func (o outcome) String() string {
+	if o.err != nil {
+		return "error: " + o.err.Error()
+	}
+	return string(o.yaml)
+}
+
+func renderWay(opts Options) outcome {
+	result, err := Render(opts)
+	if err != nil {
+		return outcome{err: err}
+	}
+	out, err := result.YAML()
+	o := outcome{yaml: out, err: err, fast: result.imagesFast}
+	// The printing, too, must be kustomize's to the byte.
+	want, wantErr := result.Resources.AsYaml()
+	if (err == nil) != (wantErr == nil) || !bytes.Equal(out, want) {
+		o.printing = fmt.Sprintf("Result.YAML printed\n%s(%v)\nAsYaml printed\n%s(%v)", out, err, want, wantErr)
+	}
+	return o
+}
+
+// bothWays renders with the fast path and with kustomize alone (the
+// root's images: left in), and says how they differ: they must give the
+// same bytes, or fail with the same message.
+func bothWays(opts Options) (fast, plain outcome, problem string) {
+	fast = renderWay(opts)
+	opts.kustomizeImages = true
+	plain = renderWay(opts)
+	switch {
+	case fast.printing != "":
+		return fast, plain, fast.printing
+	case plain.printing != "":
+		return fast, plain, plain.printing
+	case plain.fast:
+		return fast, plain, "kustomizeImages set, yet the fast path ran"
+	case (fast.err == nil) != (plain.err == nil) || fast.err != nil && errorText(fast.err) != errorText(plain.err) ||
+		!bytes.Equal(fast.yaml, plain.yaml):
+		return fast, plain, fmt.Sprintf("the fast path differs from kustomize alone\nfast path (fast=%t):\n%s\nkustomize alone:\n%s", fast.fast, fast, plain)
+	}
+	return fast, plain, ""
+}
+
+var pointer = regexp.MustCompile(`0x[0-9a-f]+`)
+
+// errorText is an error's message without the pointers kustomize prints
+// in some.
+func errorText(err error) string { return pointer.ReplaceAllString(err.Error(), "0x") }
+
+func renderBothWays(t testing.TB, opts Options) (fast, plain outcome) {
+	t.Helper()
+	fast, plain, problem := bothWays(opts)
+	if problem != "" {
+		t.Fatal(problem)
+	}
+	return fast, plain
+}
+
+var (
+	kustomizeBinOnce sync.Once
+	kustomizeBin     string
+	kustomizeBinErr  error
+)
+
+// kustomizeBinary is the kustomize CLI to compare with, as in the parity
+// tests: KUSTOMIZE, required in CI, skipped without it elsewhere.
+func kustomizeBinary(t testing.TB) string {
+	t.Helper()
+	env := os.Getenv("KUSTOMIZE")
+	if env == "" {
+		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+			t.Fatal("in CI, KUSTOMIZE must name the kustomize " + KustomizeVersion + " CLI")
+		}
+		t.Skip("KUSTOMIZE is not set; see parity_test.go")
+	}
+	kustomizeBinOnce.Do(func() {
+		path := env
+		if !filepath.IsAbs(path) && strings.ContainsRune(path, filepath.Separator) {
+			if _, err := os.Stat(path); err != nil {
+				path = filepath.Join("..", "..", path)
+			}
+		}
+		if kustomizeBin, kustomizeBinErr = exec.LookPath(path); kustomizeBinErr != nil {
+			return
+		}
+		kustomizeBin, kustomizeBinErr = filepath.Abs(kustomizeBin)
+		if kustomizeBinErr != nil {
+			return
+		}
+		out, err := exec.Command(kustomizeBin, "version").Output()
+		if err != nil || strings.TrimSpace(string(out)) != KustomizeVersion {
+			kustomizeBinErr = fmt.Errorf("KUSTOMIZE=%s is not kustomize %s (%q, %v)", env, KustomizeVersion, out, err)
+		}
+	})
+	if kustomizeBinErr != nil {
+		t.Fatal(kustomizeBinErr)
+	}
+	return kustomizeBin
+}
+
+// kustomizeBuild runs `kustomize build dir` in root.
+func kustomizeBuild(t testing.TB, bin, root, dir string) outcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "build", dir)
+	cmd.Dir = root
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "KUSTOMIZE_") })
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return outcome{err: fmt.Errorf("%v: %s", err, stderr.String())}
+	}
+	return outcome{yaml: stdout.Bytes()}
+}
+
+// kustomizeDiff says how got differs from what the kustomize CLI prints
+// (when got is an error, kustomize must fail too).
+func kustomizeDiff(t testing.TB, bin, root, dir string, got outcome) string {
+	t.Helper()
+	want := kustomizeBuild(t, bin, root, dir)
+	switch {
+	case want.err != nil && got.err != nil:
+	case want.err != nil:
+		return fmt.Sprintf("kustomize build fails, the render does not:\n%v\nrender:\n%s", want.err, got)
+	case got.err != nil:
+		return fmt.Sprintf("the render fails, kustomize build does not:\n%v\nkustomize:\n%s", got.err, want)
+	case !bytes.Equal(want.yaml, got.yaml):
+		return fmt.Sprintf("the render differs from kustomize build (fast path %t)\nkustomize:\n%s\nrender:\n%s", got.fast, want, got)
+	}
+	return ""
+}
+
+func compareWithKustomize(t testing.TB, bin, root, dir string, got outcome) {
+	t.Helper()
+	if problem := kustomizeDiff(t, bin, root, dir, got); problem != "" {
+		t.Fatal(problem)
+	}
+}
+
+const digestA = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+const digestB = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+const podTemplate = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      initContainers:
+      - name: init
+        image: busybox:1.36
+      containers:
+      - name: app
+        image: ghcr.io/acme/web:v1 # the app
+      - name: quoted
+        image: "nginx:1.25"
+      - name: sidecar
+        image: ghcr.io/acme/proxy@` + digestA + `
+      volumes:
+      - name: data
+        image:
+          reference: ghcr.io/acme/data:v1
+`
+
+// TestImagesFastPath renders trees that exercise each semantic the fast
+// path replicates and each condition that makes it fall back: the fast
+// path must give kustomize's exact bytes, be taken when expected, and the
+// kustomize CLI must agree.
+func TestImagesFastPath(t *testing.T) {
+	cases := []struct {
+		name     string
+		files    map[string]string
+		dir      string
+		params   []string
+		wantFast bool
+	}{
+		{
+			name: "newName, newTag, digest and their combinations",
+			files: map[string]string{
+				"deployment.yaml": podTemplate,
+				"kustomization.yaml": `resources: [deployment.yaml]
+images:
+- name: ghcr.io/acme/web
+  newTag: v2
+  digest: ` + digestA + `
+- name: nginx
+  newName: mirror.acme.io/nginx
+- name: busybox
+  digest: ` + digestB + `
+- name: ghcr.io/acme/proxy
+  newTag: "3.0"
+- name: ghcr.io/acme/data
+  newName: ghcr.io/acme/data2
+  digest: ` + digestA + `
+`,
+			},
+			wantFast: true,
+		},
+		{
+			name: "chained entries and tagSuffix applied by both walks",
+			files: map[string]string{
+				"deployment.yaml": podTemplate,
+				"kustomization.yaml": `resources: [deployment.yaml]
+images:
+- name: busybox
+  newName: ghcr.io/acme/busybox
+- name: ghcr.io/acme/busybox
+  tagSuffix: -debug
+- name: ghcr.io/acme/web
+  tagSuffix: -alpine
+- name: ghcr.io/acme/data
+  tagSuffix: -x
+- name: nginx
+  newName: ghcr.io/acme/web
+- name: ghcr.io/acme/web
+  newTag: v9
+`,
+			},
+			wantFast: true,
+		},
+		{
+			name: "names are regexps: dots, alternations, invalid ones, anything",
+			files: map[string]string{
+				"deployment.yaml": podTemplate,
+				"kustomization.yaml": `resources: [deployment.yaml]
+images:
+- name: "["
+  newTag: never
+- name: ghcr.io/acme/pro.y
+  newTag: dotted
+- name: ghcrXio/acme/web
+  newTag: nope
+- name: busybox|nothing
+  newTag: alternation
+- name: ".*"
+  tagSuffix: -all
+`,
+			},
+			wantFast: true,
+		},
+		{
+			name: "newName that keeps matching its own name, tag and digest splitting",
+			files: map[string]string{
+				"deployment.yaml": podTemplate,
+				"kustomization.yaml": `resources: [deployment.yaml]
+images:
+- name: ".*web"
+  newName: "x/web:5"
+- name: ghcr.io/acme/proxy
+  newName: localhost:5000/proxy
+`,
+			},
+			wantFast: true,
+		},
+		{
+			name: "null containers become empty lists, CRDs are skipped, odd values",
+			files: map[string]string{
+				"objects.yaml": `apiVersion: v1
+kind: Pod
+metadata:
+  name: empty
+spec:
+  containers:
+  initContainers: null
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: things.acme.io
+spec:
+  containers:
+  - image: nginx:1
+---
+apiVersion: acme.io/v1
+kind: Thing
+metadata:
+  name: deep
+spec:
+  jobs:
+  - template:
+      containers:
+      - image: nginx:1
+      - name: no-image
+      - image: 1234
+      - image: ~
+  image: nginx:2
+`,
+				"kustomization.yaml": `resources: [objects.yaml]
+images:
+- name: nginx
+  newTag: "2"
+- name: "1234"
+  newName: numeric
+- name: ""
+  newTag: empty
+`,
+			},
+			wantFast: true,
+		},
+		{
+			name: "configurations field specs from a base, prefixes, namespace, labels and patches before images",
+			files: map[string]string{
+				"base/kustomizeconfig.yaml": "images:\n- kind: Thing\n  path: spec/image\n- path: spec/template/spec/sidecars[]/image\n",
+				"base/thing.yaml":           "apiVersion: acme.io/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n  image: nginx:1\n  template:\n    spec:\n      sidecars:\n      - image: nginx:3\n",
+				"base/deployment.yaml":      podTemplate,
+				"base/kustomization.yaml":   "resources: [deployment.yaml, thing.yaml]\nconfigurations: [kustomizeconfig.yaml]\nimages:\n- name: nginx\n  newName: library/nginx\n",
+				"overlay/kustomization.yaml": `resources: [../base]
+namePrefix: prod-
+namespace: shop
+commonLabels: {env: prod}
+patches:
+- target: {kind: Deployment}
+  patch: |-
+    - op: add
+      path: /spec/template/spec/containers/-
+      value: {name: added, image: "library/nginx:7"}
+images:
+- name: library/nginx
+  newTag: "1.27"
+  digest: ` + digestB + `
+`,
+			},
+			dir:      "overlay",
+			wantFast: true,
+		},
+		{
+			name: "parameters merged into the root's images first",
+			files: map[string]string{
+				"deployment.yaml":    podTemplate,
+				"kustomization.yaml": "resources: [deployment.yaml]\nimages:\n- name: nginx\n  newTag: \"1.0\"\n",
+			},
+			params:   []string{"nginx=*:1.27", "ghcr.io/acme/web@" + digestA},
+			wantFast: true,
+		},
+		{
+			name: "deprecated imageTags and a key spelled differently",
+			files: map[string]string{
+				"deployment.yaml":    podTemplate,
+				"kustomization.yaml": "resources: [deployment.yaml]\nImages:\n- name: nginx\n  newTag: \"1.0\"\nimageTags:\n- name: busybox\n  newTag: \"2.0\"\n",
+			},
+			wantFast: true,
+		},
+		{
+			name: "build metadata: origins and the managed-by label",
+			files: map[string]string{
+				"deployment.yaml":    podTemplate,
+				"kustomization.yaml": "resources: [deployment.yaml]\nbuildMetadata: [originAnnotations, managedByLabel]\nimages:\n- name: nginx\n  newTag: \"1.0\"\n",
+			},
+			wantFast: true,
+		},
+		{
+			name: "an image in a ConfigMap: hashed after images, so kustomize does it",
+			files: map[string]string{
+				"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  x: y\nspec:\n  containers:\n  - image: nginx:1\n",
+				"kustomization.yaml": "resources: [cm.yaml]\nimages:\n- name: nginx\n  newTag: \"2\"\n",
+			},
+			wantFast: false,
+		},
+		{
+			name: "root replacements read images",
+			files: map[string]string{
+				"deployment.yaml": podTemplate,
+				"kustomization.yaml": `resources: [deployment.yaml]
+images:
+- name: nginx
+  newTag: "2"
+replacements:
+- source: {kind: Deployment, fieldPath: spec.template.spec.containers.1.image}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths: [metadata.annotations.image]
+    options: {create: true}
+`,
+			},
+			wantFast: false,
+		},
+		{
+			name: "vars resolve after images",
+			files: map[string]string{
+				"deployment.yaml": strings.Replace(podTemplate, "image: busybox:1.36", "image: $(REGISTRY)/busybox", 1),
+				"kustomization.yaml": `resources: [deployment.yaml]
+images:
+- name: ghcr.io/busybox
+  newTag: "2"
+vars:
+- name: REGISTRY
+  objref: {apiVersion: apps/v1, kind: Deployment, name: web}
+  fieldref: {fieldpath: metadata.labels.registry}
+`,
+			},
+			wantFast: false,
+		},
+		{
+			name: "a custom image field spec shares a default path with a kind",
+			files: map[string]string{
+				"deployment.yaml":      podTemplate,
+				"kustomizeconfig.yaml": "images:\n- kind: Deployment\n  path: spec/template/spec/containers[]/image\n  create: true\n",
+				"kustomization.yaml":   "resources: [deployment.yaml]\nconfigurations: [kustomizeconfig.yaml]\nimages:\n- name: ghcr.io/acme/web\n  tagSuffix: -s\n",
+			},
+			wantFast: false,
+		},
+		{
+			name: "a needsHashSuffix annotation",
+			files: map[string]string{
+				"deployment.yaml":    strings.Replace(podTemplate, "  name: web\n", "  name: web\n  annotations:\n    internal.config.kubernetes.io/needsHashSuffix: enabled\n", 1),
+				"kustomization.yaml": "resources: [deployment.yaml]\nimages:\n- name: nginx\n  newTag: \"2\"\n",
+			},
+			wantFast: false,
+		},
+		{
+			name: "malformed images fail the same way",
+			files: map[string]string{
+				"pod.yaml":           "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - image: {name: nginx}\n",
+				"kustomization.yaml": "resources: [pod.yaml]\nimages:\n- name: nginx\n  newTag: \"2\"\n",
+			},
+			wantFast: false,
+		},
+		{
+			name: "a local-config object with a malformed image fails the same way",
+			files: map[string]string{
+				"deployment.yaml":    podTemplate,
+				"local.yaml":         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\nspec:\n  template: oops\n",
+				"kustomization.yaml": "resources: [deployment.yaml, local.yaml]\nimages:\n- name: nginx\n  newTag: \"2\"\n",
+			},
+			wantFast: false,
+		},
+		{
+			name: "containers in an annotation: the legacy walk fails on them, before annotations are cleaned up",
+			files: map[string]string{
+				"deployment.yaml":    strings.Replace(podTemplate, "  name: web\n", "  name: web\n  annotations:\n    x:\n      containers:\n      - 1\n", 1),
+				"kustomization.yaml": "resources: [deployment.yaml]\nimages:\n- name: nginx\n  newTag: \"2\"\n",
+			},
+			wantFast: false,
+		},
+		{
+			name: "a root with images only",
+			files: map[string]string{
+				"kustomization.yaml": "images:\n- name: nginx\n  newTag: \"2\"\n",
+			},
+			wantFast: true,
+		},
+	}
+	bin := ""
+	if os.Getenv("KUSTOMIZE") != "" || os.Getenv("CI") != "" {
+		bin = kustomizeBinary(t)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			root := writeTree(t, c.files)
+			opts := Options{Root: root, Dir: c.dir, Overrides: Overrides{Images: c.params}}
+			fast, _ := renderBothWays(t, opts)
+			if fast.fast != c.wantFast {
+				t.Errorf("fast path taken: %t, want %t", fast.fast, c.wantFast)
+			}
+			traced := opts
+			traced.TrackOrigins = true
+			renderBothWays(t, traced)
+			if bin != "" && len(c.params) == 0 {
+				compareWithKustomize(t, bin, root, cmpOr(c.dir, "."), fast)
+			}
+		})
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+var (
+	referenceMu       sync.Mutex
+	referencePatterns = map[string]*regexp.Regexp{}
+)
+
+// referenceMatched is kustomize's image.IsImageMatched, but for a cache of
+// the patterns it compiles.
+func referenceMatched(s, t string) bool {
+	referenceMu.Lock()
+	pattern, ok := referencePatterns[t]
+	if !ok {
+		pattern, _ = regexp.Compile("^" + t + "(:[a-zA-Z0-9_.{}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{}-]*)?$")
+		referencePatterns[t] = pattern
+	}
+	referenceMu.Unlock()
+	if pattern == nil {
+		return false
+	}
+	return pattern.MatchString(s)
+}
+
+// referenceFinal applies the entries as kustomize's chain of transformers
+// does, comparing every entry with a compiled pattern each time.
+func referenceFinal(images []types.Image, value string, times int) (string, bool) {
+	matched := false
+	for _, img := range images {
+		for range times {
+			if referenceMatched(value, img.Name) {
+				value = updateImage(img, value)
+				matched = true
+			}
+		}
+	}
+	return value, matched
+}
+
+func checkMatcher(t *testing.T, images []types.Image, values []string) {
+	t.Helper()
+	m := newImageMatcher(images)
+	for _, v := range values {
+		var want []int
+		for i, img := range images {
+			if referenceMatched(v, img.Name) {
+				want = append(want, i)
+			}
+		}
+		if got := m.matching(v); !slices.Equal(got, want) {
+			t.Fatalf("matching(%q) = %v, want %v (names %q)", v, got, want, names(images))
+		}
+		for times := 1; times <= 3; times++ {
+			got, gotMatched := m.final(v, times)
+			want, wantMatched := referenceFinal(images, v, times)
+			if got != want || gotMatched != wantMatched {
+				t.Fatalf("final(%q, %d) = %q, %t; want %q, %t (images %+v)", v, times, got, gotMatched, want, wantMatched, images)
+			}
+		}
+	}
+}
+
+func names(images []types.Image) []string {
+	var out []string
+	for _, img := range images {
+		out = append(out, img.Name)
+	}
+	return out
+}
+
+var nameAtoms = []string{
+	"nginx", "ghcr.io/acme/web", "ghcr.io/acme/web-", "docker.io/library/nginx", "localhost:5000/x", "a", "a.b", "x",
+	".", ".*", "[", "a|b", "(web)", "ghcr.io/acme/.*", "^nginx", "web$", "é.x", "\n", "a\nb", "{2}", "\\.",
+}
+
+var valueAtoms = []string{
+	"nginx", "ghcr.io/acme/web", "ghcrXio/acme/web", "docker.io/library/nginx", "localhost:5000/x", "a", "aXb", "a.b", "x",
+	":1", "@sha256:" + strings.Repeat("a", 64), ":v1.2@sha256:" + strings.Repeat("b", 64), "-alpine", "/", "é", "\xff", "\n", "@", ":",
+	"@sha512:ab", ":{tag}", "web",
+}
+
+func randomFrom(r *rand.Rand, atoms []string, n int) string {
+	var b strings.Builder
+	for range n {
+		b.WriteString(atoms[r.IntN(len(atoms))])
+	}
+	return b.String()
+}
+
+func randomImages(r *rand.Rand, n int) []types.Image {
+	var images []types.Image
+	for range n {
+		img := types.Image{Name: randomFrom(r, nameAtoms, 1+r.IntN(2))}
+		switch r.IntN(6) {
+		case 0:
+			img.NewName = randomFrom(r, nameAtoms, 1)
+		case 1:
+			img.NewTag = "v" + fmt.Sprint(r.IntN(3))
+		case 2:
+			img.Digest = "sha256:" + strings.Repeat(fmt.Sprint(r.IntN(10)), 64)
+		case 3:
+			img.TagSuffix = "-s"
+		case 4:
+			img.NewName, img.NewTag, img.Digest = randomFrom(r, nameAtoms, 1), "v9", digestA
+		case 5:
+			img.NewTag, img.TagSuffix = "v7", "-ignored"
+		}
+		images = append(images, img)
+	}
+	return images
+}
+
+// TestImageMatcher compares the matcher with kustomize's matching, one
+// regexp compiled per comparison, on random names and values.
+func TestImageMatcher(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for range 400 {
+		images := randomImages(r, 1+r.IntN(8))
+		var values []string
+		for _, img := range images {
+			values = append(values, img.Name, img.Name+":v1", img.Name+"@"+digestA, img.NewName)
+		}
+		for range 10 {
+			values = append(values, randomFrom(r, valueAtoms, 1+r.IntN(4)))
+		}
+		checkMatcher(t, images, values)
+	}
+}
+
+func TestSplitAndUpdate(t *testing.T) {
+	tests := []struct {
+		img         types.Image
+		value, want string
+	}{
+		{types.Image{NewTag: "v2"}, "nginx", "nginx:v2"},
+		{types.Image{NewTag: "v2"}, "nginx@" + digestA, "nginx:v2"},
+		{types.Image{Digest: digestB}, "nginx:1@" + digestA, "nginx@" + digestB},
+		{types.Image{NewName: "x"}, "localhost:5000/a:1", "x:1"},
+		{types.Image{NewName: "x"}, "localhost:5000/a", "x"},
+		{types.Image{TagSuffix: "-s"}, "a:1@" + digestA, "a:1-s"},
+		{types.Image{TagSuffix: "-s"}, "a", "a:-s"},
+		{types.Image{NewTag: "t", TagSuffix: "-s"}, "a:1", "a:t"},
+		{types.Image{NewTag: "t", Digest: digestA}, "a", "a:t@" + digestA},
+		{types.Image{}, "a:1", "a:1"},
+		{types.Image{NewName: "b"}, "a@x:y", "b@x:y"},
+	}
+	for _, tt := range tests {
+		if got := updateImage(tt.img, tt.value); got != tt.want {
+			t.Errorf("updateImage(%+v, %q) = %q, want %q", tt.img, tt.value, got, tt.want)
+		}
+	}
+}
+
+// TestPlanImagesFallbacks checks the conditions that keep the fast path
+// off, without rendering.
+func TestPlanImagesFallbacks(t *testing.T) {
+	images := "images:\n- name: nginx\n  newTag: \"1\"\n"
+	tests := []struct {
+		name   string
+		root   string
+		tree   tree
+		reason string
+	}{
+		{"no images", "resources: [a.yaml]\n", tree{}, "fewer than"},
+		{"replacements", images + "replacements:\n- path: r.yaml\n", tree{}, "replacements"},
+		{"transformers", images + "transformers: [t.yaml]\n", tree{}, "transformers"},
+		{"validators", images + "validators: [v.yaml]\n", tree{}, "validators"},
+		{"transformer annotations", images + "buildMetadata: [transformerAnnotations]\n", tree{}, "transformerAnnotations"},
+		{"vars", images, tree{hasVars: true}, "vars"},
+		{"crds", images, tree{hasCRDs: true}, "crds"},
+		{"plugin configuration", images, tree{configurations: []configFile{{data: []byte("images: []\n"), asPlugin: true}}}, "plugin"},
+		{"metadata path", images, tree{configurations: []configFile{{data: []byte("images:\n- path: metadata/name\n")}}}, "starts at metadata"},
+		{"data path", images, tree{configurations: []configFile{{data: []byte("images:\n- path: data/image\n  kind: ConfigMap\n")}}}, "starts at data"},
+		{"same path, other kind", images, tree{configurations: []configFile{{data: []byte("images:\n- path: spec/containers[]/image\n  kind: Pod\n  create: true\n")}}}, "select different kinds"},
+		{"image field named like a name reference", images, tree{configurations: []configFile{{data: []byte("images:\n- path: spec/secretName\n")}}}, "name reference"},
+		{"name reference named image", images, tree{configurations: []configFile{{data: []byte("nameReference:\n- kind: ConfigMap\n  fieldSpecs:\n  - path: spec/image\n")}}}, "name reference"},
+		{"merge key", "base: &b\n  " + strings.ReplaceAll(images, "\n", "\n  ") + "\n<<: *b\n", tree{}, "root"},
+	}
+	for _, tt := range tests {
+		plan, _, reason := planImages(&tt.tree, []byte(tt.root), nil)
+		if plan != nil || !strings.Contains(reason, tt.reason) {
+			t.Errorf("%s: plan %v, reason %q; want none, because of %q", tt.name, plan != nil, reason, tt.reason)
+		}
+	}
+	plan, edited, reason := planImages(&tree{configurations: []configFile{{data: []byte("images:\n- kind: Thing\n  path: spec/image\n")}}},
+		[]byte("# comment\nresources: [a.yaml]\nimages:\n- name: nginx\n  newTag: \"1\"\nimageTags:\n- name: b\n  digest: "+digestA+"\n"), nil)
+	if plan == nil {
+		t.Fatalf("no plan: %s", reason)
+	}
+	if want := []types.Image{{Name: "nginx", NewTag: "1"}, {Name: "b", Digest: digestA}}; !slices.Equal(plan.images, want) {
+		t.Errorf("images %+v, want %+v", plan.images, want)
+	}
+	if len(plan.fieldSpecs) != len(defaultImageFieldSpecs)+1 {
+		t.Errorf("field specs %v", plan.fieldSpecs)
+	}
+	if want := "# comment\nresources: [a.yaml]\nimages:\n- name: )\n"; string(edited) != want {
+		t.Errorf("edited root:\n%s\nwant\n%s", edited, want)
+	}
+}
+
+// TestAsYAML checks the parallel printing against kustomize's.
+func TestAsYAML(t *testing.T) {
+	app := benchtree.Services(12)
+	root := t.TempDir()
+	if err := app.Write(root); err != nil {
+		t.Fatal(err)
+	}
+	result, err := Render(Options{Root: root, Dir: app.AppPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := result.Resources.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := asYAML(result.Resources)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("asYAML = %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestApplySharedField checks that a matched field two objects share (so
+// that kustomize could see it through an object the render later drops)
+// makes the pass fall back, and leaves the objects untouched.
+func TestApplySharedField(t *testing.T) {
+	rf := resmap.NewFactory(provider.NewDefaultDepProvider().GetResourceFactory())
+	m, err := rf.NewResMapFromBytes([]byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+spec:
+  containers:
+  - image: nginx:1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+spec:
+  containers:
+  - image: redis:1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := &imagePlan{images: []types.Image{{Name: "nginx", NewTag: "2"}}, fieldSpecs: defaultImageFieldSpecs}
+	before, _ := m.AsYaml()
+	a, b := m.Resources()[0], m.Resources()[1]
+	image, err := a.Pipe(yaml.Lookup("spec", "containers", "0", "image"))
+	if err != nil || image == nil {
+		t.Fatal(image, err)
+	}
+	container, err := b.Pipe(yaml.Lookup("spec", "containers", "0"))
+	if err != nil || container == nil {
+		t.Fatal(container, err)
+	}
+	container.YNode().Content[1] = image.YNode() // image: is its only field
+
+	shared, _ := m.AsYaml()
+	if bytes.Equal(before, shared) {
+		t.Fatal("the field is not shared")
+	}
+	if err := plan.apply(m); err != errImagesFallback {
+		t.Fatalf("apply = %v, want errImagesFallback", err)
+	}
+	if after, _ := m.AsYaml(); !bytes.Equal(after, shared) {
+		t.Errorf("apply changed the objects:\n%s", after)
+	}
+	if err := plan.apply(m.DeepCopy()); err != nil {
+		t.Errorf("a copy shares nothing, yet apply = %v", err)
+	}
+}
+
+// TestConfiguredImages checks that skipping the round trip for printable
+// ASCII changes nothing: every printable ASCII string survives it.
+func TestConfiguredImages(t *testing.T) {
+	var images []types.Image
+	for c := byte(0x20); c <= 0x7e; c++ {
+		s := string([]byte{c})
+		for _, v := range []string{s, s + s, " " + s, s + " ", "a" + s + "b", s + "1", "1" + s, "- " + s, s + ": x", "#" + s, "0x" + s} {
+			images = append(images, types.Image{Name: v, NewName: v, NewTag: v, Digest: v, TagSuffix: v})
+		}
+	}
+	for _, v := range []string{"", "~", "null", "Null", "true", "yes", "no", "on", "off", "y", "n", "1", "1.0", "1e3", "0o7", "0x1f", ".inf", "-.Inf", ".nan",
+		"2001-12-14", "12:30:45", "<<", "=", "!", "&a", "*a", "|", ">", "%x", "@x", "`x", "'", "\"", "[]", "{}", "a: b", "a #b", " ", "  x  ",
+		strings.Repeat("word ", 40), strings.Repeat("a  b ", 30) + " ", strings.Repeat("x", 300), strings.Repeat("'\" ", 50)} {
+		images = append(images, types.Image{Name: v, NewName: v, NewTag: v, Digest: v, TagSuffix: v})
+	}
+	y, err := sigsyaml.Marshal(struct{ ImageTag []types.Image }{images})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		ImageTag []types.Image `json:"imageTag"`
+	}
+	if err := sigsyaml.Unmarshal(y, &p); err != nil {
+		t.Fatal(err)
+	}
+	for i := range images {
+		if p.ImageTag[i] != images[i] {
+			t.Errorf("%+v became %+v", images[i], p.ImageTag[i])
+		}
+	}
+	odd := []types.Image{{Name: "a\xffb", NewTag: "é"}, {Name: "plain"}, {Name: "tab\there"}}
+	got, err := configuredImages(odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (types.Image{Name: "a\uFFFDb", NewTag: "é"}); got[0] != want || got[1] != odd[1] || got[2] != odd[2] {
+		t.Errorf("configuredImages(%q) = %q", odd, got)
+	}
+}
