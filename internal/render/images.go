@@ -7,8 +7,8 @@ package render
 // and each walks every resource twice (api/internal/builtins/ImageTagTransformer.go:25-35:
 // the legacy containers walk, then the image field specs) and compiles a
 // regexp for every image it compares (api/internal/image/image.go:28). With
-// one entry per image, a build is quadratic: 300 entries over 400
-// resources take kustomize 20 s.
+// one entry per image, a build is quadratic: 301 entries over 400 objects
+// take kustomize 15 to 20 s on two CPUs.
 //
 // When nothing kustomize does after the root's images: entries can read or
 // write what they change, the render keeps a single entry in the root
@@ -43,12 +43,11 @@ package render
 //     checked the same way;
 //   - matching and rewriting (api/internal/image/image.go:13-80,
 //     api/filters/imagetag/updater.go:23-64, kyaml/yaml/fns.go:709-723):
-//     the name is a regexp, unquoted,
-//     followed by an optional tag and digest; a name that does not compile
-//     matches nothing; newName, newTag, digest and tagSuffix as the updater
-//     combines them; a matched field is rewritten through the same setter
-//     even when its value stays the same (its tag is reset, its style kept,
-//     its comments dropped);
+//     the name is a regexp, unquoted, followed by an optional tag and
+//     digest; a name that does not compile matches nothing; newName,
+//     newTag, digest and tagSuffix as the updater combines them; a matched
+//     field is rewritten through the same setter even when its value stays
+//     the same (its tag is reset, its style kept, its comments dropped);
 //   - chaining: entry i+1 sees what entry i wrote, and a field that k walks
 //     reach (the legacy walk and a field spec both reach
 //     spec/template/spec/containers[]/image) is rewritten up to k times per
@@ -79,13 +78,18 @@ package render
 //     hashed after images:) or a YAML or JSON escape that could spell them
 //     (\x, \u, \U, an escaped line break);
 //   - an entry matches a field that is part of a ConfigMap or Secret
-//     (hashed after images:) or of two objects (one of which could be
-//     hashed, or dropped as local config, after images:);
+//     (hashed after images:), or of two objects (see below);
 //   - the root kustomization cannot be rewritten with exactly the same
 //     meaning but for its images;
 //   - the render with the probe fails, or the pass meets anything
 //     kustomize would reject: then the render is done again by kustomize
 //     alone, whose result, or error, is returned.
+//
+// kustomize copies nodes wherever one object's content goes into another
+// (patches, once per target; replacements; aliases), so no field is part
+// of two objects, one of which local config removal could drop after
+// images: (its visits would then be missing from the pass); the pass
+// checks that of every field it rewrites all the same.
 //
 // What kustomize runs after the root's images: (the transformer order is
 // api/internal/target/kusttarget_configplugin.go:72-84, then
@@ -103,6 +107,8 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 
@@ -197,11 +203,14 @@ func kustomizeImages(opts Options, fsys *repoFS, t *tree, dir string) (m resmap.
 	}
 	if plan == nil {
 		m, err = runKustomize(fsys, dir)
+		collectKustomizeGarbage()
 		return m, false, err
 	}
 	read := fsys.limits.read
 	fsys.overlay[t.rootFile] = probed
-	if m, err = runKustomize(fsys, dir); err == nil && !fsys.unusual && plan.apply(m) == nil {
+	m, err = runKustomize(fsys, dir)
+	collectKustomizeGarbage()
+	if err == nil && !fsys.unusual && plan.apply(m) == nil {
 		return m, true, nil
 	}
 	// kustomize alone, from where it started.
@@ -212,6 +221,7 @@ func kustomizeImages(opts Options, fsys *repoFS, t *tree, dir string) (m resmap.
 	again.limits.read = read
 	again.overlay[t.rootFile] = root
 	m, err = runKustomize(again, dir)
+	collectKustomizeGarbage()
 	return m, false, err
 }
 
@@ -576,4 +586,18 @@ func (p *imagePass) containers(node *yaml.RNode) error {
 			return rn, p.visit(rn)
 		}))
 	})
+}
+
+// collectKustomizeGarbage collects garbage once kustomize's run is over,
+// when the heap is large. The copies of every object kustomize makes in
+// its last steps are garbage by then, but they set the target the garbage
+// collector lets the heap grow to while the render goes on: collecting now
+// sets it from the objects alone. At 500 services this keeps the peak
+// memory a fifth lower, for some milliseconds.
+func collectKustomizeGarbage() {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > 16<<20 {
+		runtime.GC()
+	}
 }
