@@ -66,6 +66,9 @@ type repoFS struct {
 	// and pre measures them ahead of their reads (prefetch.go).
 	measured sync.Map
 	pre      prefetcher
+	// realDirs holds directories' real paths by absolute path
+	// (evalCached).
+	realDirs sync.Map
 }
 
 func (f *repoFS) refuse(err error) error {
@@ -111,7 +114,7 @@ func (f *repoFS) resolve(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	real, err := evalExisting(abs)
+	real, err := f.evalCached(abs)
 	if err != nil {
 		return "", err
 	}
@@ -128,6 +131,38 @@ func (f *repoFS) resolve(p string) (string, error) {
 
 func (f *repoFS) inside(p string) bool {
 	return p == f.root || strings.HasPrefix(p, f.root+string(filepath.Separator))
+}
+
+// evalCached is evalExisting(abs), remembering the real paths of
+// directories. kustomize asks about the same directories hundreds of times
+// in a render, and resolving a path from scratch costs a system call per
+// component; from a remembered directory it costs one, for the last
+// component, which is resolved from scratch when it is a symlink. A
+// directory's real path cannot change while it is rendered: the tree is
+// the checkout Argo CD unpacked for this request, and nothing but the
+// render reads it.
+func (f *repoFS) evalCached(abs string) (string, error) {
+	dir, base := filepath.Dir(abs), filepath.Base(abs)
+	if dir == abs {
+		return evalExisting(abs)
+	}
+	realDir, ok := f.realDirs.Load(dir)
+	if !ok {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return evalExisting(abs)
+		}
+		if info, err := os.Stat(real); err != nil || !info.IsDir() {
+			return evalExisting(abs)
+		}
+		realDir, _ = f.realDirs.LoadOrStore(dir, real)
+	}
+	joined := filepath.Join(realDir.(string), base)
+	info, err := os.Lstat(joined)
+	if err == nil && info.Mode()&fs.ModeSymlink == 0 || errors.Is(err, fs.ErrNotExist) {
+		return joined, nil
+	}
+	return evalExisting(abs)
 }
 
 func evalExisting(abs string) (string, error) {

@@ -157,6 +157,12 @@ func TestNothingOutsideTheRootIsRead(t *testing.T) {
 			want:  `"FROM-ROOT/secret.yaml" is outside the repository`},
 		{name: "symlinked app directory", link: [2]string{"app", outside}, dir: "app",
 			want: `kustomization directory "app" is a symlink to a place outside the repository`},
+		{name: "file under a symlinked directory", link: [2]string{"lib", outside},
+			files: map[string]string{"kustomization.yaml": "resources: [lib/secret.yaml]\n"},
+			want:  `kustomization.yaml: resources entry "lib/secret.yaml" is a symlink to a place outside the repository`},
+		{name: "patch under a symlinked directory", link: [2]string{"lib", outside},
+			files: map[string]string{"kustomization.yaml": "resources: [d.yaml]\npatches:\n- path: lib/secret.yaml\n", "d.yaml": deployment},
+			want:  `"lib/secret.yaml" is a symlink to a place outside the repository`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
