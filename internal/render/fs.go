@@ -138,9 +138,9 @@ func (f *repoFS) inside(p string) bool {
 // in a render, and resolving a path from scratch costs a system call per
 // component; from a remembered directory it costs one, for the last
 // component, which is resolved from scratch when it is a symlink. A
-// directory's real path cannot change while it is rendered: the tree is
-// the checkout Argo CD unpacked for this request, and nothing but the
-// render reads it.
+// directory's real path does not change while it is rendered: the tree is
+// the checkout Argo CD unpacked for this one request, and the render only
+// reads it.
 func (f *repoFS) evalCached(abs string) (string, error) {
 	dir, base := filepath.Dir(abs), filepath.Base(abs)
 	if dir == abs {
@@ -159,7 +159,7 @@ func (f *repoFS) evalCached(abs string) (string, error) {
 	}
 	joined := filepath.Join(realDir.(string), base)
 	info, err := os.Lstat(joined)
-	if err == nil && info.Mode()&fs.ModeSymlink == 0 || errors.Is(err, fs.ErrNotExist) {
+	if (err == nil && info.Mode()&fs.ModeSymlink == 0) || errors.Is(err, fs.ErrNotExist) {
 		return joined, nil
 	}
 	return evalExisting(abs)
