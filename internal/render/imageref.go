@@ -8,12 +8,15 @@ import (
 	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/api/types"
+
+	"github.com/digestpin/digestpin/internal/imageref"
 )
 
 // This file holds kustomize's image reference semantics, copied from
 // sigs.k8s.io/kustomize/api v0.21.2 (internal/image/image.go and
 // filters/imagetag/updater.go, both unexported), and an index that finds
 // the images: entries matching a reference without trying every entry.
+// The split of a reference is imageref.Split.
 
 // imageSuffixPattern follows the name in the pattern of IsImageMatched
 // (api/internal/image/image.go:28).
@@ -32,48 +35,13 @@ func compileImageName(name string) *regexp.Regexp {
 	return re
 }
 
-// splitImage is kustomize's image.Split (api/internal/image/image.go:38-80):
-// name, tag and digest, looking for ':' and '@' only after the first '/'.
-func splitImage(imageName string) (name string, tag string, digest string) {
-	searchName := imageName
-	slashIndex := strings.Index(imageName, "/")
-	if slashIndex > 0 {
-		searchName = imageName[slashIndex:]
-	} else {
-		slashIndex = 0
-	}
-	id := strings.Index(searchName, "@")
-	ic := strings.Index(searchName, ":")
-	if ic < 0 && id < 0 {
-		return imageName, "", ""
-	}
-	if id >= 0 && (id < ic || ic < 0) {
-		id += slashIndex
-		name = imageName[:id]
-		digest = strings.TrimPrefix(imageName[id:], "@")
-		return name, "", digest
-	}
-	if id >= 0 && ic >= 0 {
-		id += slashIndex
-		ic += slashIndex
-		name = imageName[:ic]
-		tag = strings.TrimPrefix(imageName[ic:id], ":")
-		digest = strings.TrimPrefix(imageName[id:], "@")
-		return name, tag, digest
-	}
-	ic += slashIndex
-	name = imageName[:ic]
-	tag = strings.TrimPrefix(imageName[ic:], ":")
-	return name, tag, ""
-}
-
 // updateImage is what imageTagUpdater.SetImageValue writes for a matched
 // value (api/filters/imagetag/updater.go:23-64): newName replaces the name;
 // newTag and digest together set both; newTag alone drops the digest;
 // digest alone drops the tag; tagSuffix (only without newTag and digest)
 // appends to the tag and drops the digest.
 func updateImage(img types.Image, value string) string {
-	name, tag, digest := splitImage(value)
+	name, tag, digest := imageref.Split(value)
 	if img.NewName != "" {
 		name = img.NewName
 	}
