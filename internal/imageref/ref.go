@@ -50,11 +50,9 @@ func Parse(s string) (Ref, error) {
 	if err != nil {
 		return Ref{}, fmt.Errorf("not a valid image reference: %w", err)
 	}
-	r := Ref{Original: s, Repository: familiarRegistry(tag.Context().Name()), Digest: digest}
-	if explicitTag(base) {
-		r.Tag = tag.TagStr()
-	}
-	return r, nil
+	// The tag as written: "" for the implicit "latest".
+	_, written, _ := SplitDocker(base)
+	return Ref{Original: s, Repository: familiarRegistry(tag.Context().Name()), Tag: written, Digest: digest}, nil
 }
 
 func checkDigest(d string) error {
@@ -74,12 +72,6 @@ func checkDigest(d string) error {
 	default:
 		return fmt.Errorf("digest %q is not hex", d)
 	}
-}
-
-// explicitTag reports whether the reference names a tag, as opposed to the
-// implicit "latest": a colon after the last slash.
-func explicitTag(base string) bool {
-	return strings.Contains(base[strings.LastIndex(base, "/")+1:], ":")
 }
 
 // familiarRegistry writes Docker Hub as people write it in policies.
