@@ -49,15 +49,14 @@ func ParsePattern(s string, allowTag bool) (Pattern, error) {
 	return p, nil
 }
 
-// splitTag splits "repo:tag". A colon before the last slash, or in a lone
-// "host:port", belongs to the registry.
+// splitTag splits "repo:tag" as a runtime reads a reference. A colon before
+// the last slash, or in a lone "host:port", belongs to the registry.
 func splitTag(s string) (repo, tag string) {
-	lastSlash := strings.LastIndex(s, "/")
-	i := strings.LastIndex(s, ":")
-	if i <= lastSlash || (lastSlash < 0 && isHost(s[:i])) {
+	repo, tag, _ = imageref.SplitDocker(s)
+	if !strings.Contains(s, "/") && isHost(repo) {
 		return s, ""
 	}
-	return s[:i], s[i+1:]
+	return repo, tag
 }
 
 func isHost(s string) bool { return strings.ContainsAny(s, ".:") || s == "localhost" }
