@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/digestpin/digestpin/internal/git"
+	"github.com/digestpin/digestpin/internal/imageref"
 	"github.com/digestpin/digestpin/internal/registry"
 )
 
@@ -205,10 +206,6 @@ func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
 // splitReference returns the repository and tag as written: the tag is what
 // follows a colon after the last slash, before any digest.
 func splitReference(ref string) (repo, tag string) {
-	base, _, _ := strings.Cut(ref, "@")
-	slash := strings.LastIndex(base, "/")
-	if colon := strings.LastIndex(base, ":"); colon > slash {
-		return base[:colon], base[colon+1:]
-	}
-	return base, ""
+	repo, tag, _ = imageref.SplitDocker(ref)
+	return repo, tag
 }
