@@ -2,7 +2,6 @@ package yamledit
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -79,12 +78,9 @@ func containerImages(docs []*yaml.Node) []*yaml.Node {
 // repository returns the fully qualified repository of an image reference,
 // without tag or digest, with Docker Hub's spellings made one.
 func repository(ref string) (string, bool) {
-	base, _, _ := strings.Cut(ref, "@")
 	// A colon is a tag separator only after the last slash; before it, it
 	// introduces a registry port.
-	if i := strings.LastIndexByte(base, ':'); i > strings.LastIndexByte(base, '/') {
-		base = base[:i]
-	}
+	base, _, _ := imageref.SplitDocker(ref)
 	r, err := name.NewRepository(base, name.WeakValidation)
 	if err != nil {
 		return "", false
