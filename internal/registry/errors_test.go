@@ -155,7 +155,7 @@ func TestResolveUnavailable(t *testing.T) {
 	_, err := resolve(t, ref) // default retries: 4 attempts
 	wantErr(t, err, ErrUnavailable, fmt.Sprintf(
 		`resolving %q: registry %q is unavailable (HTTP 503 Service Unavailable), gave up after 4 attempts: `+
-			`GET http://%s/v2/acme/app/manifests/v1: unexpected status code 503 Service Unavailable: upstream down`+"\n",
+			`GET http://%s/v2/acme/app/manifests/v1: unexpected status code 503 Service Unavailable: upstream down`,
 		ref, reg.host, reg.host))
 	if n := reg.manifestRequests.Load(); n != 4 {
 		t.Errorf("made %d manifest requests, want 4", n)

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // Error messages end up in CI logs and pull-request comments, so anything
@@ -104,8 +106,13 @@ type redactedError struct {
 	err error
 }
 
+// redact also escapes what the registry or the reference put in the
+// message (diagnostics from a response body, the reference as written), so
+// that neither can forge lines of the output.
 func redact(err error, ref string) error {
-	return &redactedError{msg: redactMessage(err.Error(), ref), err: err}
+	// A body's final newline is dropped rather than shown escaped.
+	msg := strings.TrimRight(redactMessage(err.Error(), ref), "\r\n")
+	return &redactedError{msg: untrusted.Text(msg), err: err}
 }
 
 func (e *redactedError) Error() string { return e.msg }

@@ -253,6 +253,11 @@ func configRevision(img v1.Image) (string, error) {
 	if !m.Config.MediaType.IsConfig() {
 		return "", nil
 	}
+	// go-containerregistry reads as many bytes as the manifest claims the
+	// config has, or everything when it claims none (-1).
+	if m.Config.Data == nil && (m.Config.Size < 0 || m.Config.Size > maxConfigBytes) {
+		return "", &contentError{fmt.Errorf("the image config %s claims %d bytes, outside the 0 to %d bytes digestpin reads", m.Config.Digest, m.Config.Size, maxConfigBytes)}
+	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return "", fmt.Errorf("reading image config %s: %w", m.Config.Digest, err)

@@ -16,6 +16,11 @@ import (
 // anything over 4 MiB) but keeps a hostile registry from exhausting memory.
 const maxManifestBytes = 16 << 20
 
+// maxConfigBytes bounds an image config (and any other blob Resolve
+// reads). Real configs are a few kilobytes, rarely above a megabyte even
+// with long histories.
+const maxConfigBytes = 8 << 20
+
 // digestMismatchError reports manifest bytes that do not hash to the digest
 // they were supposed to have.
 type digestMismatchError struct {
@@ -44,6 +49,11 @@ func (t *verifyingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	resp, err := t.inner.RoundTrip(req)
 	if err != nil || req.Method != http.MethodGet || resp.StatusCode != http.StatusOK {
 		return resp, err
+	}
+	if strings.Contains(req.URL.Path, "/blobs/") {
+		// Whatever size the manifest claimed, never buffer more.
+		resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxConfigBytes}
+		return resp, nil
 	}
 	identifier, ok := manifestIdentifier(req.URL.Path)
 	if !ok {
@@ -118,4 +128,28 @@ func hashBytes(algorithm string, b []byte) (v1.Hash, error) {
 	}
 	h.Write(b)
 	return v1.Hash{Algorithm: algorithm, Hex: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// cappedBody fails a read past its limit instead of returning more bytes.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		n, err := b.ReadCloser.Read(one[:])
+		if n > 0 {
+			return 0, &contentError{fmt.Errorf("a blob served is larger than the %d bytes digestpin reads", maxConfigBytes)}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
