@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"unicode"
 )
 
 // Image is one resolved image, as recorded in Git.
@@ -56,7 +57,11 @@ func message(t *template.Template, d Data) (string, error) {
 	if err := t.Execute(&b, d); err != nil {
 		return "", fmt.Errorf("%w: rendering --message: %w", ErrUsage, err)
 	}
-	msg := strings.TrimRight(b.String(), "\n") + "\n\n"
+	body := strings.TrimRight(b.String(), "\n")
+	if err := checkBody(body); err != nil {
+		return "", fmt.Errorf("%w: --message: %w", ErrUsage, err)
+	}
+	msg := body + "\n\n"
 	for _, img := range d.Images {
 		msg += "Digestpin-Image: " + img.Pinned() + "\n"
 	}
@@ -64,4 +69,32 @@ func message(t *template.Template, d Data) (string, error) {
 		msg += "Source-Revision: " + d.SourceRevision + "\n"
 	}
 	return msg, nil
+}
+
+// ownTrailers are the trailers promote writes; tools find pins by them.
+var ownTrailers = []string{"Digestpin-Image", "Source-Revision"}
+
+// checkBody refuses a rendered message that could pass for what promote
+// records itself. The trailers always come last, after a blank line, where
+// git looks for them; a body line of the same form would still fool a
+// reader or a `git log --grep`, and control characters could hide or
+// rewrite lines on a terminal.
+func checkBody(body string) error {
+	if strings.TrimSpace(body) == "" {
+		return fmt.Errorf("the commit message is empty")
+	}
+	for line := range strings.Lines(body) {
+		line = strings.TrimRight(line, "\n")
+		if i := strings.IndexFunc(line, func(r rune) bool { return r != '\t' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) }); i >= 0 {
+			return fmt.Errorf("line %q contains a control or format character", line)
+		}
+		key, _, ok := strings.Cut(line, ":")
+		key = strings.TrimSpace(key)
+		for _, own := range ownTrailers {
+			if ok && strings.EqualFold(key, own) {
+				return fmt.Errorf("line %q looks like the %s trailer promote adds itself", line, own)
+			}
+		}
+	}
+	return nil
 }

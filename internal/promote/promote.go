@@ -13,10 +13,12 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/digestpin/digestpin/internal/git"
 	"github.com/digestpin/digestpin/internal/imageref"
 	"github.com/digestpin/digestpin/internal/registry"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 var (
@@ -51,6 +53,8 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 	if err := validate(opts); err != nil {
 		return nil, err
 	}
+	// Git writes object names in lowercase; so does the trailer.
+	opts.SourceRevision = strings.ToLower(opts.SourceRevision)
 	tmpl, err := parseMessage(opts.Message)
 	if err != nil {
 		return nil, err
@@ -68,6 +72,12 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 	// Every image resolves before Git is touched: a registry failure
 	// leaves nothing to undo.
 	images, err := resolveAll(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The message depends on nothing Git holds: a bad one stops promote
+	// before anything is fetched.
+	msg, err := message(tmpl, Data{Images: images, Path: opts.Path, Branch: branch, SourceRevision: opts.SourceRevision})
 	if err != nil {
 		return nil, err
 	}
@@ -91,10 +101,7 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 			return result, nil
 		}
 		result.Diff = change.diff()
-		result.Message, err = message(tmpl, Data{Images: images, Path: opts.Path, Branch: branch, SourceRevision: opts.SourceRevision})
-		if err != nil {
-			return nil, err
-		}
+		result.Message = msg
 		if opts.DryRun {
 			return result, nil
 		}
@@ -142,11 +149,37 @@ func validate(o Options) error {
 	if path.IsAbs(o.Path) || clean == ".." || strings.HasPrefix(clean, "../") {
 		return fmt.Errorf("%w: --path %q must be relative to the repository root and inside it", ErrUsage, o.Path)
 	}
+	if strings.ContainsFunc(o.Path, isControl) {
+		return fmt.Errorf("%w: --path %q contains control characters", ErrUsage, o.Path)
+	}
+	// The source revision is written into a trailer: anything but a full
+	// object name could forge lines of the commit message.
+	if o.SourceRevision != "" && !isHex(o.SourceRevision, 40, 40) && !isHex(o.SourceRevision, 64, 64) {
+		return fmt.Errorf("%w: --source-revision %q is not a commit SHA (40 or 64 hex digits)", ErrUsage, o.SourceRevision)
+	}
+	if o.ExpectHead != "" && !isHex(o.ExpectHead, 7, 64) {
+		return fmt.Errorf("%w: --expect-head %q is not a commit SHA (7 to 64 hex digits)", ErrUsage, o.ExpectHead)
+	}
 	if o.DryRun && o.NoPush {
 		return fmt.Errorf("%w: --dry-run and --no-push exclude each other", ErrUsage)
 	}
 	return nil
 }
+
+// isHex reports whether s is between minLen and maxLen hex digits.
+func isHex(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func isControl(r rune) bool { return unicode.IsControl(r) }
 
 func superseded(branch, from, to string) error {
 	return fmt.Errorf("%w: branch %s advanced from %s to %s; the newer commit's pipeline will pin its own image", ErrSuperseded, branch, from, to)
@@ -196,7 +229,7 @@ func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
 			return nil, err
 		}
 		if opts.SourceRevision != "" && resolved.Revision != "" && !sameCommit(resolved.Revision, opts.SourceRevision) {
-			return nil, fmt.Errorf("image %s was built from revision %s (label org.opencontainers.image.revision), not from --source-revision %s: refusing to pin an artifact of another commit", ref, resolved.Revision, opts.SourceRevision)
+			return nil, fmt.Errorf("image %s was built from revision %s (label org.opencontainers.image.revision), not from --source-revision %s: refusing to pin an artifact of another commit", ref, untrusted.Text(resolved.Revision), opts.SourceRevision)
 		}
 		images = append(images, Image{Reference: ref, Repository: repo, Tag: tag, Digest: resolved.Digest})
 	}
