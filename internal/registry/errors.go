@@ -12,6 +12,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/digestpin/digestpin/internal/redact"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // Errors returned by Resolve match one of these with errors.Is when the cause
@@ -214,7 +217,7 @@ func (r *resolver) canceled(ctx context.Context, last *failure, attempts int) er
 }
 
 func (r *resolver) describe(f failure, note string) error {
-	cause := redact(f.cause, r.input)
+	cause := clean(f.cause, r.input)
 	if f.detail == "" {
 		return cause
 	}
@@ -238,4 +241,14 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// clean removes credentials from err's message, as redact.Message does for
+// the reference ref, and escapes what the registry or the reference put in
+// the message (diagnostics from a response body, the reference as written),
+// so that neither can forge lines of the output.
+func clean(err error, ref string) error {
+	// A body's final newline is dropped rather than shown escaped.
+	msg := strings.TrimRight(redact.Message(err.Error(), ref), "\r\n")
+	return redact.Reword(err, untrusted.Text(msg))
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/digestpin/digestpin/internal/redact"
 )
 
 // revisionKey is the OCI annotation, also used as an image config label,
@@ -85,7 +87,7 @@ type resolver struct {
 }
 
 func newResolver(input string, o options) (*resolver, error) {
-	shown, _ := redactReference(input)
+	shown, _ := redact.Reference(input)
 	var nameOpts []name.Option
 	if o.insecure {
 		nameOpts = append(nameOpts, name.Insecure)
@@ -94,7 +96,7 @@ func newResolver(input string, o options) (*resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %q: %w", shown, &kindError{
 			kind: ErrInvalidReference,
-			err:  redact(err, input),
+			err:  clean(err, input),
 		})
 	}
 	r := &resolver{input: input, shown: shown, ref: ref, o: o}
@@ -105,7 +107,7 @@ func newResolver(input string, o options) (*resolver, error) {
 		if r.digest, err = v1.NewHash(ref.DigestStr()); err != nil {
 			return nil, fmt.Errorf("parsing image reference %q: %w", shown, &kindError{
 				kind: ErrInvalidReference,
-				err:  redact(err, input),
+				err:  clean(err, input),
 			})
 		}
 		// name.Digest drops the tag of "repo:tag@digest"; keep it for the
