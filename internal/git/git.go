@@ -10,9 +10,10 @@
 //
 // Every git process runs non-interactively (no terminal prompts, no askpass
 // programs, no pager, no controlling terminal, C locale), and every error
-// this package returns is redacted: URL userinfo is replaced by "***" and so
-// are known secrets (the token given with WithToken, passwords embedded in
-// remote URLs and credentials in http.extraHeader settings of the clone).
+// this package returns is redacted: URL userinfo is replaced by redact.Mask
+// ("xxxxx") and so are known secrets (the token given with WithToken,
+// passwords embedded in remote URLs and credentials in http.extraHeader
+// settings of the clone).
 package git
 
 import (

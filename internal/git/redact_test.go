@@ -18,18 +18,18 @@ func TestRedact(t *testing.T) {
 
 	for in, want := range map[string]string{
 		"nothing secret here": "nothing secret here",
-		"fatal: unable to access 'https://x:SUPERSECRET@127.0.0.1:1/r.git/': refused": "fatal: unable to access 'https://***@127.0.0.1:1/r.git/': refused",
+		"fatal: unable to access 'https://x:SUPERSECRET@127.0.0.1:1/r.git/': refused": "fatal: unable to access 'https://xxxxx@127.0.0.1:1/r.git/': refused",
 		// An unescaped "@" in a password does not leave a part behind, and
 		// the password is removed where git repeats it outside the URL.
-		"push to https://u:p@ss@host/x failed for p@ss":             "push to https://***@host/x failed for ***",
-		"ssh://git@github.com/o/r.git: git says no":                 "ssh://***@github.com/o/r.git: git says no",
-		"token tok-123, as header " + b64("x-access-token:tok-123"): "token ***, as header ***",
-		"configured p%40ssword1 and p@ssword1":                      "configured *** and ***",
-		"header " + b64("x-access-token:ghs_checkout"):              "header ***",
-		"decoded ghs_checkout":                                      "decoded ***",
-		"user token ghp_0123456789abcdefghij":                       "user token ***",
+		"push to https://u:p@ss@host/x failed for p@ss":             "push to https://xxxxx@host/x failed for xxxxx",
+		"ssh://git@github.com/o/r.git: git says no":                 "ssh://xxxxx@github.com/o/r.git: git says no",
+		"token tok-123, as header " + b64("x-access-token:tok-123"): "token xxxxx, as header xxxxx",
+		"configured p%40ssword1 and p@ssword1":                      "configured xxxxx and xxxxx",
+		"header " + b64("x-access-token:ghs_checkout"):              "header xxxxx",
+		"decoded ghs_checkout":                                      "decoded xxxxx",
+		"user token ghp_0123456789abcdefghij":                       "user token xxxxx",
 		// Passwords shorter than minLearned are only removed from URLs.
-		"abc in https://u:abc@host/r.git": "abc in https://***@host/r.git",
+		"abc in https://u:abc@host/r.git": "abc in https://xxxxx@host/r.git",
 	} {
 		if got := rd.redact(in); got != want {
 			t.Errorf("redact(%q) =\n%q, want\n%q", in, got, want)

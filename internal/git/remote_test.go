@@ -319,7 +319,7 @@ func TestRedactsURLCredentials(t *testing.T) {
 		t.Logf("%s: %v", name, err)
 	}
 	err := r.Push(ctx, url, head, "main", head)
-	if want := `pushing "` + head + `" to "https://***@127.0.0.1:`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	if want := `pushing "` + head + `" to "https://xxxxx@127.0.0.1:`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Push(URL) error = %v, want prefix %q", err, want)
 	}
 

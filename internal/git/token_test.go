@@ -91,7 +91,7 @@ func TestTokenReplacesConfiguredHeader(t *testing.T) {
 	r := openT(t, dir, WithToken("  "+token+"\n"))
 	_, err := r.Fetch(t.Context(), "ci", "main")
 	assertNoSecret(t, err, secrets...)
-	if !strings.Contains(err.Error(), `remote error: got ["Basic ***"] decoded "x-access-token:***" see https://***@example.com/x`) {
+	if !strings.Contains(err.Error(), `remote error: got ["Basic xxxxx"] decoded "x-access-token:xxxxx" see https://xxxxx@example.com/x`) {
 		t.Errorf("Fetch() error = %v", err)
 	}
 	err = r.Push(t.Context(), "ci", head, "main", head)
