@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/digestpin/digestpin/internal/retry"
 )
 
 // Option configures Resolve.
@@ -41,7 +43,7 @@ func makeOptions(opts []Option) options {
 		retries:   defaultRetries,
 		backoff:   defaultBackoff,
 		timeout:   defaultTimeout,
-		sleep:     sleep,
+		sleep:     retry.Sleep,
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/digestpin/digestpin/internal/redact"
+	"github.com/digestpin/digestpin/internal/retry"
 )
 
 // revisionKey is the OCI annotation, also used as an image config label,
@@ -283,22 +283,5 @@ func isAttestation(d v1.Descriptor) bool {
 // delay is the wait after the given failed attempt: exponential, capped, and
 // jittered by ±50%.
 func (r *resolver) delay(attempt int) time.Duration {
-	limit := max(maxBackoff, r.o.backoff)
-	d := r.o.backoff
-	for i := 1; i < attempt && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	return time.Duration(float64(d) * (0.5 + rand.Float64()))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Backoff(r.o.backoff, maxBackoff, attempt)
 }

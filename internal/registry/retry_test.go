@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/digestpin/digestpin/internal/retry"
 )
 
 const internalError = `{"errors":[{"code":"UNKNOWN","message":"boom"}]}`
@@ -97,7 +99,7 @@ func TestResolveCanceledWhileWaitingToRetry(t *testing.T) {
 		o.sleep = func(ctx context.Context, d time.Duration) error {
 			waited = d
 			cancel()
-			return sleep(ctx, d)
+			return retry.Sleep(ctx, d)
 		}
 	}
 
