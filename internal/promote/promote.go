@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"path"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/digestpin/digestpin/internal/git"
 	"github.com/digestpin/digestpin/internal/imageref"
 	"github.com/digestpin/digestpin/internal/registry"
+	"github.com/digestpin/digestpin/internal/retry"
 	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
@@ -132,7 +132,8 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("gave up after %d attempts, other writers kept moving %s/%s: %w", attempt, opts.Remote, branch, err)
 		}
 		fmt.Fprintf(opts.Out, "%s/%s moved while pushing; rebuilding the change on the new head (attempt %d of %d)\n", opts.Remote, branch, attempt+1, opts.Attempts)
-		if err := sleep(ctx, backoff(opts.Backoff, attempt)); err != nil {
+		// Jittered, so that concurrent writers spread out.
+		if err := retry.Sleep(ctx, retry.Backoff(min(opts.Backoff, maxBackoff), maxBackoff, attempt)); err != nil {
 			return nil, err
 		}
 	}
@@ -194,22 +195,8 @@ func sameCommit(a, b string) bool {
 	return a == b || (len(a) >= 7 && strings.HasPrefix(b, a))
 }
 
-func backoff(initial time.Duration, attempt int) time.Duration {
-	d := initial << min(attempt-1, 10)
-	d = min(d, 5*time.Second)
-	return d/2 + rand.N(d) // jitter: concurrent writers spread out
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// maxBackoff bounds the wait between attempts to push.
+const maxBackoff = 5 * time.Second
 
 // resolveAll resolves every image and checks the source revision.
 func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
