@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/digestpin/digestpin/internal/redact"
 )
 
 // Sentinel errors; test for them with errors.Is.
@@ -178,19 +180,11 @@ func isObjectName(s string) bool {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-// opError prefixes an error with the operation and its inputs. Its message
-// is redacted as a whole because the inputs (a remote given as a URL, say)
-// may carry credentials too.
-type opError struct {
-	msg string
-	err error
-}
-
-func (e *opError) Error() string { return e.msg }
-func (e *opError) Unwrap() error { return e.err }
-
+// wrap prefixes an error with the operation and its inputs. Its message is
+// redacted as a whole because the inputs (a remote given as a URL, say) may
+// carry credentials too.
 func (r *Repo) wrap(err error, format string, args ...any) error {
-	return &opError{msg: r.red.redact(fmt.Sprintf(format, args...) + ": " + err.Error()), err: err}
+	return redact.Reword(err, r.red.redact(fmt.Sprintf(format, args...)+": "+err.Error()))
 }
 
 // quoteRef formats remote/branch for messages.
