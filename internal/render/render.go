@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/digestpin/digestpin/internal/imageref"
+	"github.com/digestpin/digestpin/internal/redact"
 )
 
 // Options say what to render.
@@ -207,13 +208,5 @@ func (f *repoFS) scrub(err error) error {
 	if scrubbed == msg {
 		return err
 	}
-	return &scrubbedError{msg: scrubbed, err: err}
+	return redact.Reword(err, scrubbed)
 }
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
