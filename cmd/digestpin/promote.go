@@ -47,18 +47,9 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			opts := promote.Options{
 				Images:         c.StringSlice("image"),
 				Path:           c.String("path"),
-				RepoDir:        c.String("repo-dir"),
-				Branch:         c.String("branch"),
-				Remote:         c.String("remote"),
 				SourceRevision: c.String("source-revision"),
-				ExpectHead:     c.String("expect-head"),
-				DryRun:         c.Bool("dry-run"),
-				NoPush:         c.Bool("no-push"),
-				Message:        c.String("message"),
-				Token:          os.Getenv(envGitToken),
 				Registry:       []registry.Option{registry.WithInsecure(c.Bool("insecure-registry"))},
-				Attempts:       c.Int("attempts"),
-				Out:            c.App.ErrWriter,
+				Publish:        publishOptions(c),
 			}
 			result, err := promote.Promote(c.Context, opts)
 			switch {
@@ -72,6 +63,23 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			_, err = fmt.Fprint(c.App.Writer, report(result, opts))
 			return err
 		},
+	}
+}
+
+// publishOptions reads the flags promote and pin share: where and how the
+// change reaches the branch.
+func publishOptions(c *cli.Context) promote.Publish {
+	return promote.Publish{
+		RepoDir:    c.String("repo-dir"),
+		Branch:     c.String("branch"),
+		Remote:     c.String("remote"),
+		ExpectHead: c.String("expect-head"),
+		DryRun:     c.Bool("dry-run"),
+		NoPush:     c.Bool("no-push"),
+		Message:    c.String("message"),
+		Token:      os.Getenv(envGitToken),
+		Attempts:   c.Int("attempts"),
+		Out:        c.App.ErrWriter,
 	}
 }
 

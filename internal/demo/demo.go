@@ -126,8 +126,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	result, err := promote.Promote(ctx, promote.Options{
 		Images:   refs,
 		Path:     app,
-		RepoDir:  ci,
 		Registry: []dpregistry.Option{dpregistry.WithInsecure(true)},
+		Publish:  promote.Publish{RepoDir: ci},
 	})
 	if err != nil {
 		return err

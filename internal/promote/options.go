@@ -15,22 +15,32 @@ type Options struct {
 	// Path is the kustomization directory or YAML manifest to edit,
 	// relative to the repository root. Required.
 	Path string
-	// RepoDir is a clone of the config repository. Default ".".
-	RepoDir string
-	// Branch to promote into. Default: the clone's current branch.
-	Branch string
-	// Remote to fetch from and push to. Default "origin".
-	Remote string
 	// SourceRevision is the commit the images were built from. It is
 	// recorded in a Source-Revision trailer, and an image whose
 	// org.opencontainers.image.revision label names another commit is
 	// refused.
 	SourceRevision string
+	// Registry options: insecure registries, keychain, transport, retries.
+	Registry []registry.Option
+	// Publish says how the change reaches the branch.
+	Publish
+}
+
+// Publish says how a change reaches the branch of the config repository:
+// which clone, branch and remote, the race rules, and the commit message.
+// promote and pin share it, so that both publish the same way.
+type Publish struct {
+	// RepoDir is a clone of the config repository. Default ".".
+	RepoDir string
+	// Branch to publish to. Default: the clone's current branch.
+	Branch string
+	// Remote to fetch from and push to. Default "origin".
+	Remote string
 	// ExpectHead, when set, is the commit the branch must still be at: for
 	// config that lives in the source repository, the commit CI built. If
-	// the branch moved, promote stops with ErrSuperseded.
+	// the branch moved, publishing stops with ErrSuperseded.
 	ExpectHead string
-	// DryRun prints the diff and the commit message and changes nothing.
+	// DryRun computes the diff and the commit message and changes nothing.
 	DryRun bool
 	// NoPush commits and fast-forwards the local branch, without pushing.
 	NoPush bool
@@ -39,19 +49,17 @@ type Options struct {
 	Message string
 	// Token is an HTTPS token for git, from the environment, never a flag.
 	Token string
-	// Registry options: insecure registries, keychain, transport, retries.
-	Registry []registry.Option
 	// Attempts bounds how often a push that lost a race to another writer
 	// is rebuilt on the new head and retried. Default 20.
 	Attempts int
 	// Backoff is the first wait between such attempts; it doubles up to
 	// 5 s, with jitter. Default 250 ms.
 	Backoff time.Duration
-	// Out receives the dry-run diff and progress lines. Default io.Discard.
+	// Out receives progress lines. Default io.Discard.
 	Out io.Writer
 }
 
-func (o *Options) defaults() {
+func (o *Publish) defaults() {
 	if o.RepoDir == "" {
 		o.RepoDir = "."
 	}
