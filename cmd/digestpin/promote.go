@@ -52,13 +52,8 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 				Publish:        publishOptions(c),
 			}
 			result, err := promote.Promote(c.Context, opts)
-			switch {
-			case errors.Is(err, promote.ErrSuperseded):
-				return cli.Exit(err.Error(), exitSuperseded)
-			case errors.Is(err, promote.ErrUsage):
-				return cli.Exit(strings.TrimPrefix(err.Error(), promote.ErrUsage.Error()+": "), exitUsage)
-			case err != nil:
-				return cli.Exit(err.Error(), exitRefused)
+			if err != nil {
+				return promoteExit(err)
 			}
 			_, err = fmt.Fprint(c.App.Writer, report(result, opts))
 			return err
@@ -80,6 +75,44 @@ func publishOptions(c *cli.Context) promote.Publish {
 		Token:      os.Getenv(envGitToken),
 		Attempts:   c.Int("attempts"),
 		Out:        c.App.ErrWriter,
+	}
+}
+
+// promoteFlags spells the options promote's errors name as the flags that
+// set them.
+var promoteFlags = map[promote.Option]string{
+	promote.OptImages:         "--image",
+	promote.OptPath:           "--path",
+	promote.OptSourceRevision: "--source-revision",
+	promote.OptExpectHead:     "--expect-head",
+	promote.OptDryRun:         "--dry-run",
+	promote.OptNoPush:         "--no-push",
+	promote.OptMessage:        "--message",
+}
+
+func promoteFlag(o promote.Option) string {
+	if flag, ok := promoteFlags[o]; ok {
+		return flag
+	}
+	return string(o)
+}
+
+// promoteExit maps promote's errors to a message in flag names and an exit
+// status: 2 for a usage error, 3 when superseded, 1 otherwise.
+func promoteExit(err error) error {
+	msg := err.Error()
+	if described, ok := err.(promote.Describer); ok {
+		msg = described.Describe(promoteFlag)
+	}
+	var usage *promote.UsageError
+	var superseded *promote.SupersededError
+	switch {
+	case errors.As(err, &superseded):
+		return cli.Exit(msg, exitSuperseded)
+	case errors.As(err, &usage):
+		return cli.Exit(msg, exitUsage)
+	default:
+		return cli.Exit(msg, exitRefused)
 	}
 }
 

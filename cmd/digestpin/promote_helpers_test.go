@@ -147,3 +147,19 @@ func promoteEnv(t *testing.T, extra ...string) []string {
 		"DOCKER_CONFIG=" + t.TempDir(),
 	}, extra...)
 }
+
+// TestPromoteFlagsExist checks that every option promote's errors can name
+// is spelled as a flag promote has.
+func TestPromoteFlagsExist(t *testing.T) {
+	have := map[string]bool{}
+	for _, f := range promoteCommand().Flags {
+		for _, n := range f.Names() {
+			have["--"+n] = true
+		}
+	}
+	for o, flag := range promoteFlags {
+		if !have[flag] {
+			t.Errorf("option %s is spelled %s, which promote does not have", o, flag)
+		}
+	}
+}

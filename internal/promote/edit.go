@@ -63,7 +63,7 @@ func edit(ctx context.Context, repo *git.Repo, head, target string, images []Ima
 	}
 	f, ok := byPath[target]
 	if !ok || f.Mode == git.ModeSymlink || f.Mode == git.ModeSubmodule {
-		return nil, fmt.Errorf("%w: --path %q is not a file or directory at %s", ErrUsage, target, head)
+		return nil, usageError("%s %q is not a file or directory at %s", OptPath, target, head)
 	}
 	return editManifest(f, images)
 }
@@ -79,7 +79,7 @@ func editManifest(f git.File, images []Image) (*change, error) {
 			return nil, fmt.Errorf("editing %s: %w", f.Path, err)
 		}
 		if n+alreadyPinned == 0 {
-			return nil, fmt.Errorf("%w: %s holds no container image of %s; check --image for a typo", ErrUsage, f.Path, img.Repository)
+			return nil, usageError("%s holds no container image of %s; check %s for a typo", f.Path, img.Repository, OptImages)
 		}
 		changed += n
 	}
@@ -98,7 +98,7 @@ func editKustomization(files []git.File, byPath map[string]git.File, head, dir s
 		}
 	}
 	if file.Path == "" {
-		return nil, fmt.Errorf("%w: --path %q is a directory without a kustomization at %s", ErrUsage, dir, head)
+		return nil, usageError("%s %q is a directory without a kustomization at %s", OptPath, dir, head)
 	}
 	tree, err := os.MkdirTemp("", "digestpin-promote-")
 	if err != nil {
@@ -115,10 +115,10 @@ func editKustomization(files []git.File, byPath map[string]git.File, head, dir s
 	for _, img := range images {
 		want, err := imageref.NormalizeRepository(img.Repository)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+			return nil, usageError("%w", err)
 		}
 		if !slices.ContainsFunc(rendered, func(r imageref.Ref) bool { return r.Repository == want }) {
-			return nil, fmt.Errorf("%w: %s renders no image %s; check --image for a typo (it renders %s)", ErrUsage, dir, img.Repository, repositories(rendered))
+			return nil, usageError("%s renders no image %s; check %s for a typo (it renders %s)", dir, img.Repository, OptImages, repositories(rendered))
 		}
 	}
 	pins := make([]yamledit.ImagePin, len(images))
@@ -143,7 +143,7 @@ func editKustomization(files []git.File, byPath map[string]git.File, head, dir s
 	}
 	for _, img := range images {
 		if !slices.ContainsFunc(after, func(r imageref.Ref) bool { return r.Digest == img.Digest }) {
-			return nil, fmt.Errorf("%w: after setting %s in %s, the render still shows no image with digest %s; is the image renamed or set later in another kustomization?", ErrUsage, img.Repository, file.Path, img.Digest)
+			return nil, usageError("after setting %s in %s, the render still shows no image with digest %s; is the image renamed or set later in another kustomization?", img.Repository, file.Path, img.Digest)
 		}
 	}
 	return &change{path: file.Path, before: file.Data, after: out}, nil

@@ -36,7 +36,8 @@ type Data struct {
 	SourceRevision string
 }
 
-// DefaultMessage is the commit message template used without --message.
+// DefaultMessage is the commit message template used when Message is
+// empty.
 const DefaultMessage = `{{if eq (len .Images) 1}}Pin {{(index .Images 0).Reference}}{{else}}Pin {{len .Images}} images{{end}} in {{.Path}}
 {{range .Images}}
 {{.Reference}} -> {{.Digest}}{{end}}
@@ -45,7 +46,7 @@ const DefaultMessage = `{{if eq (len .Images) 1}}Pin {{(index .Images 0).Referen
 func parseMessage(text string) (*template.Template, error) {
 	t, err := template.New("message").Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --message is not a valid template: %w", ErrUsage, err)
+		return nil, usageError("%s is not a valid template: %w", OptMessage, err)
 	}
 	return t, nil
 }
@@ -55,11 +56,11 @@ func parseMessage(text string) (*template.Template, error) {
 func message(t *template.Template, d Data) (string, error) {
 	var b strings.Builder
 	if err := t.Execute(&b, d); err != nil {
-		return "", fmt.Errorf("%w: rendering --message: %w", ErrUsage, err)
+		return "", usageError("rendering %s: %w", OptMessage, err)
 	}
 	body := strings.TrimRight(b.String(), "\n")
 	if err := checkBody(body); err != nil {
-		return "", fmt.Errorf("%w: --message: %w", ErrUsage, err)
+		return "", usageError("%s: %w", OptMessage, err)
 	}
 	msg := body + "\n\n"
 	for _, img := range d.Images {

@@ -38,7 +38,7 @@ type Publish struct {
 	Remote string
 	// ExpectHead, when set, is the commit the branch must still be at: for
 	// config that lives in the source repository, the commit CI built. If
-	// the branch moved, publishing stops with ErrSuperseded.
+	// the branch moved, publishing stops with a *SupersededError.
 	ExpectHead string
 	// DryRun computes the diff and the commit message and changes nothing.
 	DryRun bool

@@ -8,7 +8,6 @@ package promote
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path"
 	"strings"
 	"unicode"
@@ -16,15 +15,6 @@ import (
 	"github.com/digestpin/digestpin/internal/imageref"
 	"github.com/digestpin/digestpin/internal/registry"
 	"github.com/digestpin/digestpin/internal/untrusted"
-)
-
-var (
-	// ErrUsage marks a mistake in what was asked: a bad flag, a path that
-	// does not exist or renders no such image.
-	ErrUsage = errors.New("usage")
-	// ErrSuperseded means the branch moved past the commit CI built, so a
-	// newer pipeline owns the pin.
-	ErrSuperseded = errors.New("superseded")
 )
 
 // Result says what Promote did.
@@ -71,22 +61,22 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 
 func validate(o Options) error {
 	if len(o.Images) == 0 {
-		return fmt.Errorf("%w: at least one --image is required", ErrUsage)
+		return usageError("at least one %s is required", OptImages)
 	}
 	if o.Path == "" {
-		return fmt.Errorf("%w: --path is required", ErrUsage)
+		return usageError("%s is required", OptPath)
 	}
 	clean := path.Clean(o.Path)
 	if path.IsAbs(o.Path) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return fmt.Errorf("%w: --path %q must be relative to the repository root and inside it", ErrUsage, o.Path)
+		return usageError("%s %q must be relative to the repository root and inside it", OptPath, o.Path)
 	}
 	if strings.ContainsFunc(o.Path, isControl) {
-		return fmt.Errorf("%w: --path %q contains control characters", ErrUsage, o.Path)
+		return usageError("%s %q contains control characters", OptPath, o.Path)
 	}
 	// The source revision is written into a trailer: anything but a full
 	// object name could forge lines of the commit message.
 	if o.SourceRevision != "" && !isHex(o.SourceRevision, 40, 40) && !isHex(o.SourceRevision, 64, 64) {
-		return fmt.Errorf("%w: --source-revision %q is not a commit SHA (40 or 64 hex digits)", ErrUsage, o.SourceRevision)
+		return usageError("%s %q is not a commit SHA (40 or 64 hex digits)", OptSourceRevision, o.SourceRevision)
 	}
 	return nil
 }
@@ -113,18 +103,22 @@ func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
 	for _, ref := range opts.Images {
 		repo, tag := splitReference(ref)
 		if seen[repo] {
-			return nil, fmt.Errorf("%w: --image %s is given twice", ErrUsage, repo)
+			return nil, usageError("%s %s is given twice", OptImages, repo)
 		}
 		seen[repo] = true
 		resolved, err := registry.Resolve(ctx, ref, opts.Registry...)
 		if err != nil {
 			if errors.Is(err, registry.ErrInvalidReference) {
-				return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+				return nil, usageError("%w", err)
 			}
 			return nil, err
 		}
 		if opts.SourceRevision != "" && resolved.Revision != "" && !sameCommit(resolved.Revision, opts.SourceRevision) {
-			return nil, fmt.Errorf("image %s was built from revision %s (label org.opencontainers.image.revision), not from --source-revision %s: refusing to pin an artifact of another commit", ref, untrusted.Text(resolved.Revision), opts.SourceRevision)
+			return nil, &RevisionError{
+				phrase:   phrase{"image %s was built from revision %s (label org.opencontainers.image.revision), not from %s %s: refusing to pin an artifact of another commit", []any{ref, untrusted.Text(resolved.Revision), OptSourceRevision, opts.SourceRevision}},
+				Image:    ref,
+				Revision: resolved.Revision,
+			}
 		}
 		images = append(images, Image{Reference: ref, Repository: repo, Tag: tag, Digest: resolved.Digest})
 	}

@@ -74,7 +74,7 @@ func Open(ctx context.Context, p Publish) (*Session, error) {
 	branch := p.Branch
 	if branch == "" {
 		if branch, err = repo.CurrentBranch(ctx); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+			return nil, usageError("%w", err)
 		}
 	}
 	return &Session{Repo: repo, Branch: branch, opts: p, message: tmpl}, nil
@@ -93,7 +93,7 @@ type Builder func(ctx context.Context, head string) (*Change, error)
 // Publish fetches the branch, builds the change on its head, commits it
 // and pushes it with a lease on that head. A push that loses a race is
 // rebuilt on the new head and retried, up to Attempts times, unless
-// ExpectHead is set: then the branch moving is ErrSuperseded. With DryRun
+// ExpectHead is set: then the branch moving is a *SupersededError. With DryRun
 // nothing is committed; with NoPush the commit only advances the local
 // branch.
 func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) {
@@ -161,10 +161,10 @@ func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) 
 
 func (p Publish) validate() error {
 	if p.ExpectHead != "" && !isHex(p.ExpectHead, 7, 64) {
-		return fmt.Errorf("%w: --expect-head %q is not a commit SHA (7 to 64 hex digits)", ErrUsage, p.ExpectHead)
+		return usageError("%s %q is not a commit SHA (7 to 64 hex digits)", OptExpectHead, p.ExpectHead)
 	}
 	if p.DryRun && p.NoPush {
-		return fmt.Errorf("%w: --dry-run and --no-push exclude each other", ErrUsage)
+		return usageError("%s and %s exclude each other", OptDryRun, OptNoPush)
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func (c *Change) diff() string {
 }
 
 func superseded(branch, from, to string) error {
-	return fmt.Errorf("%w: branch %s advanced from %s to %s; the newer commit's pipeline will pin its own image", ErrSuperseded, branch, from, to)
+	return &SupersededError{Branch: branch, From: from, To: to}
 }
 
 // sameCommit compares full or abbreviated (7+ characters) object names.
