@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // The differential test renders many generated trees both ways, with the
@@ -369,7 +371,7 @@ func TestImagesDifferential(t *testing.T) {
 	const trees, workers = 240, 4
 	bin := ""
 	if os.Getenv("KUSTOMIZE") != "" || os.Getenv("CI") != "" {
-		bin = kustomizeBinary(t)
+		bin = testutil.Kustomize(t, KustomizeVersion)
 	}
 	var fast atomic.Int64
 	t.Run("trees", func(t *testing.T) {
@@ -379,7 +381,7 @@ func TestImagesDifferential(t *testing.T) {
 				for i := w; i < trees; i += workers {
 					g := &gen{c: randChooser{rand.New(rand.NewPCG(uint64(i), 42))}}
 					dir := g.tree()
-					root := writeTree(t, g.files)
+					root := testutil.WriteTree(t, g.files)
 					opts := Options{Root: root, Dir: dir, Overrides: Overrides{Images: g.params}}
 					got, _, problem := bothWays(opts)
 					if problem == "" && i%5 == 0 {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/api/types"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // FuzzImages generates a tree from the fuzzer's bytes, as
@@ -23,7 +25,7 @@ func FuzzImages(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g := &gen{c: &byteChooser{data: data}}
 		dir := g.tree()
-		root := writeTree(t, g.files)
+		root := testutil.WriteTree(t, g.files)
 		if _, _, problem := bothWays(Options{Root: root, Dir: dir, Overrides: Overrides{Images: g.params}}); problem != "" {
 			t.Fatalf("%s\ntree:\n%s", problem, dumpTree(g.files))
 		}

@@ -6,23 +6,6 @@ import (
 	"testing"
 )
 
-// writeTree writes files (path → content) under a new directory and
-// returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func renderYAML(t *testing.T, opts Options) string {
 	t.Helper()
 	result, err := Render(opts)

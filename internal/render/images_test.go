@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	benchtree "github.com/digestpin/digestpin/bench/tree"
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -110,48 +110,6 @@ func renderBothWays(t testing.TB, opts Options) (fast, plain outcome) {
 		t.Fatal(problem)
 	}
 	return fast, plain
-}
-
-var (
-	kustomizeBinOnce sync.Once
-	kustomizeBin     string
-	kustomizeBinErr  error
-)
-
-// kustomizeBinary is the kustomize CLI to compare with, as in the parity
-// tests: KUSTOMIZE, required in CI, skipped without it elsewhere.
-func kustomizeBinary(t testing.TB) string {
-	t.Helper()
-	env := os.Getenv("KUSTOMIZE")
-	if env == "" {
-		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
-			t.Fatal("in CI, KUSTOMIZE must name the kustomize " + KustomizeVersion + " CLI")
-		}
-		t.Skip("KUSTOMIZE is not set; see parity_test.go")
-	}
-	kustomizeBinOnce.Do(func() {
-		path := env
-		if !filepath.IsAbs(path) && strings.ContainsRune(path, filepath.Separator) {
-			if _, err := os.Stat(path); err != nil {
-				path = filepath.Join("..", "..", path)
-			}
-		}
-		if kustomizeBin, kustomizeBinErr = exec.LookPath(path); kustomizeBinErr != nil {
-			return
-		}
-		kustomizeBin, kustomizeBinErr = filepath.Abs(kustomizeBin)
-		if kustomizeBinErr != nil {
-			return
-		}
-		out, err := exec.Command(kustomizeBin, "version").Output()
-		if err != nil || strings.TrimSpace(string(out)) != KustomizeVersion {
-			kustomizeBinErr = fmt.Errorf("KUSTOMIZE=%s is not kustomize %s (%q, %v)", env, KustomizeVersion, out, err)
-		}
-	})
-	if kustomizeBinErr != nil {
-		t.Fatal(kustomizeBinErr)
-	}
-	return kustomizeBin
 }
 
 // kustomizeBuild runs `kustomize build dir` in root.
@@ -504,12 +462,12 @@ vars:
 	}
 	bin := ""
 	if os.Getenv("KUSTOMIZE") != "" || os.Getenv("CI") != "" {
-		bin = kustomizeBinary(t)
+		bin = testutil.Kustomize(t, KustomizeVersion)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			root := writeTree(t, c.files)
+			root := testutil.WriteTree(t, c.files)
 			opts := Options{Root: root, Dir: c.dir, Overrides: Overrides{Images: c.params}}
 			fast, _ := renderBothWays(t, opts)
 			if fast.fast != c.wantFast {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // aliasBomb is the classic billion-laughs document, 9^9 strings once
@@ -47,7 +49,7 @@ func TestInputLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(Options{Root: writeTree(t, tt.files)})
+			_, err := Render(Options{Root: testutil.WriteTree(t, tt.files)})
 			if !errors.Is(err, ErrInputTooLarge) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Render error =\n%v\nwant it to contain\n%s", err, tt.want)
 			}
@@ -58,7 +60,7 @@ func TestInputLimits(t *testing.T) {
 func TestNestingBeyondTheParserLimitFails(t *testing.T) {
 	// yaml.v3 itself stops at depth 10000, before anything is expanded.
 	doc := "x: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n"
-	_, err := Render(Options{Root: writeTree(t, map[string]string{"kustomization.yaml": "resources: [deep.yaml]\n", "deep.yaml": doc})})
+	_, err := Render(Options{Root: testutil.WriteTree(t, map[string]string{"kustomization.yaml": "resources: [deep.yaml]\n", "deep.yaml": doc})})
 	if err == nil || !strings.Contains(err.Error(), "exceeded max depth") {
 		t.Errorf("Render error = %v, want the parser's depth error", err)
 	}
@@ -71,14 +73,14 @@ func TestTotalInputIsBounded(t *testing.T) {
 	}
 	limits := DefaultLimits()
 	limits.MaxTotalBytes = 1000
-	_, err := Render(Options{Root: writeTree(t, files), Limits: limits})
+	_, err := Render(Options{Root: testutil.WriteTree(t, files), Limits: limits})
 	if !errors.Is(err, ErrInputTooLarge) || !strings.Contains(err.Error(), `would take the render past 1000 bytes of input`) {
 		t.Errorf("Render error = %v", err)
 	}
 }
 
 func TestModestAnchorsPass(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := testutil.WriteTree(t, map[string]string{
 		"kustomization.yaml": "resources: [cm.yaml]\n",
 		"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  labels: &l {app: web, tier: front}\n  annotations: *l\ndata: {a: b}\n",
 	})

@@ -3,6 +3,8 @@ package render
 import (
 	"strings"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 const pinned = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -18,7 +20,7 @@ images:
 - name: busybox
   newName: ghcr.io/acme/busybox
 `
-	root := writeTree(t, map[string]string{
+	root := testutil.WriteTree(t, map[string]string{
 		"app/kustomization.yaml":       kustomization,
 		"app/deployment.yaml":          deployment,
 		"app/debug/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  debug: \"true\"\n",
@@ -104,7 +106,7 @@ func TestParseImageOverride(t *testing.T) {
 }
 
 func TestImageOverridesAreSortedAndKeepStarredParts(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := testutil.WriteTree(t, map[string]string{
 		"kustomization.yaml": "resources: [deployment.yaml]\nimages:\n- name: ghcr.io/acme/web\n  newName: ghcr.io/acme/mirror/web\n  newTag: v1\n",
 		"deployment.yaml":    deployment,
 	})
@@ -123,7 +125,7 @@ func TestImageOverridesAreSortedAndKeepStarredParts(t *testing.T) {
 }
 
 func TestOverridesOnAnInvalidKustomization(t *testing.T) {
-	root := writeTree(t, map[string]string{"kustomization.yaml": "resources: [deployment.yaml]\nnotAField: 1\n", "deployment.yaml": deployment})
+	root := testutil.WriteTree(t, map[string]string{"kustomization.yaml": "resources: [deployment.yaml]\nnotAField: 1\n", "deployment.yaml": deployment})
 	_, err := Render(Options{Root: root, Overrides: Overrides{NamePrefix: "x-"}})
 	if err == nil || !strings.Contains(err.Error(), `kustomization.yaml: invalid Kustomization: json: unknown field "notAField"`) {
 		t.Errorf("Render error = %v", err)

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 const (
@@ -125,61 +126,6 @@ func TestParityScenarios(t *testing.T) {
 	}
 }
 
-var (
-	parityKustomizeOnce sync.Once
-	parityKustomizePath string
-	parityKustomizeErr  error
-)
-
-// parityKustomize returns the kustomize binary to compare against, skips
-// the test when there is none outside CI, and fails it inside CI.
-func parityKustomize(t *testing.T) string {
-	t.Helper()
-	env := os.Getenv("KUSTOMIZE")
-	if env == "" {
-		msg := "KUSTOMIZE is not set; the parity tests compare against the kustomize " + parityKustomizeVersion +
-			" CLI. Install it with `GOBIN=$PWD/bin go install sigs.k8s.io/kustomize/kustomize/v5@" + parityKustomizeVersion +
-			"` and run `KUSTOMIZE=$PWD/bin/kustomize go test ./internal/render/ -run Parity` (or `make test`)"
-		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
-			t.Fatal("in CI the parity tests must run: " + msg)
-		}
-		t.Skip(msg)
-	}
-	parityKustomizeOnce.Do(func() {
-		parityKustomizePath, parityKustomizeErr = parityFindKustomize(env)
-	})
-	if parityKustomizeErr != nil {
-		t.Fatal(parityKustomizeErr)
-	}
-	return parityKustomizePath
-}
-
-func parityFindKustomize(env string) (string, error) {
-	path := env
-	if !filepath.IsAbs(path) && strings.ContainsRune(path, filepath.Separator) {
-		// Relative to this package, or else to the module root, where
-		// `make` runs.
-		if _, err := os.Stat(path); err != nil {
-			path = filepath.Join("..", "..", path)
-		}
-	}
-	path, err := exec.LookPath(path)
-	if err != nil {
-		return "", fmt.Errorf("KUSTOMIZE=%s: %w", env, err)
-	}
-	if path, err = filepath.Abs(path); err != nil {
-		return "", err
-	}
-	out, err := exec.Command(path, "version").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("%s version: %v\n%s", path, err, out)
-	}
-	if version := strings.TrimSpace(string(out)); version != parityKustomizeVersion {
-		return "", fmt.Errorf("KUSTOMIZE=%s is kustomize %q; the parity tests need exactly %s", env, version, parityKustomizeVersion)
-	}
-	return path, nil
-}
-
 var parityBuilds sync.Map // scenario name → func() ([]byte, error)
 
 // parityBuild runs `kustomize build` once per scenario.
@@ -237,7 +183,7 @@ func parityRender(t *testing.T, s parityScenario, trackOrigins bool) []byte {
 // TestParity renders every scenario and requires kustomize's exact bytes.
 func TestParity(t *testing.T) {
 	scenarios := parityScenarios(t)
-	kustomize := parityKustomize(t)
+	kustomize := testutil.Kustomize(t, parityKustomizeVersion)
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
@@ -264,7 +210,7 @@ func TestParity(t *testing.T) {
 // [originAnnotations], and then kustomize prints them too).
 func TestParityTrackOrigins(t *testing.T) {
 	scenarios := parityScenarios(t)
-	kustomize := parityKustomize(t)
+	kustomize := testutil.Kustomize(t, parityKustomizeVersion)
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // loopback is a server that every remote reference in these tests points
@@ -77,7 +79,7 @@ func TestRemoteReferencesAreRefusedBeforeAnyRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := writeTree(t, map[string]string{
+			root := testutil.WriteTree(t, map[string]string{
 				"kustomization.yaml":              tt.kustomization,
 				"deployment.yaml":                 deployment,
 				"t.yaml":                          "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: " + url + "/patch.yaml\n",
@@ -122,7 +124,7 @@ func TestProgramsAreRefused(t *testing.T) {
 			for k, v := range tt.files {
 				files[k] = v
 			}
-			_, err := Render(Options{Root: writeTree(t, files)})
+			_, err := Render(Options{Root: testutil.WriteTree(t, files)})
 			if !errors.Is(err, ErrUnsafe) || err.Error() != tt.want {
 				t.Errorf("Render error =\n%v\nwant\n%s", err, tt.want)
 			}
@@ -131,7 +133,7 @@ func TestProgramsAreRefused(t *testing.T) {
 }
 
 func TestNothingOutsideTheRootIsRead(t *testing.T) {
-	outside := writeTree(t, map[string]string{
+	outside := testutil.WriteTree(t, map[string]string{
 		"kustomization.yaml": "resources: [deployment.yaml]\n",
 		"deployment.yaml":    deployment,
 		"secret.yaml":        "apiVersion: v1\nkind: Secret\nmetadata: {name: stolen}\n",
@@ -197,7 +199,7 @@ func TestNothingOutsideTheRootIsRead(t *testing.T) {
 }
 
 func TestRenderErrorsShowRepositoryPaths(t *testing.T) {
-	root := writeTree(t, map[string]string{"apps/web/kustomization.yaml": "resources: [missing.yaml]\n"})
+	root := testutil.WriteTree(t, map[string]string{"apps/web/kustomization.yaml": "resources: [missing.yaml]\n"})
 	_, err := Render(Options{Root: root, Dir: "apps/web"})
 	if err == nil {
 		t.Fatal("Render succeeded with a missing resource")
