@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // checkRepo has a pinned and an unpinned kustomization and two plain
@@ -31,10 +33,10 @@ spec:
 		"plain/ok.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers: [{name: c, image: \"ghcr.io/acme/ok@" + digest + "\"}]\n",
 		"README.md":     "not yaml\n",
 	}
-	for name, content := range shop {
+	for name, content := range testutil.Shop {
 		files[name] = content
 	}
-	root := writeTree(t, files)
+	root := testutil.WriteTree(t, files)
 	if err := os.Mkdir(filepath.Join(root, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}

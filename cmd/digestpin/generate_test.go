@@ -9,61 +9,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
-const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-// shop is a small repository: a base, a prod overlay that pins the web
-// image, and a staging overlay that leaves images on tags.
-var shop = map[string]string{
-	"apps/shop/base/kustomization.yaml": "resources: [deployment.yaml, cronjob.yaml]\n",
-	"apps/shop/base/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      initContainers:
-      - name: migrate
-        image: ghcr.io/acme/migrate:v7
-      containers:
-      - name: app
-        image: ghcr.io/acme/web:v1.2
-`,
-	"apps/shop/base/cronjob.yaml": `apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: report
-spec:
-  schedule: "0 3 * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: OnFailure
-          containers:
-          - name: report
-            image: ghcr.io/acme/report
-`,
-	"apps/shop/prod/kustomization.yaml": `namespace: shop
-resources: [../base]
-images:
-- name: ghcr.io/acme/web
-  newTag: v1.2
-  digest: ` + digest + `
-- name: ghcr.io/acme/migrate
-  newTag: v7
-  digest: ` + digest + `
-- name: ghcr.io/acme/report
-  digest: ` + digest + `
-`,
-	"apps/shop/staging/kustomization.yaml": "namespace: shop-staging\nresources: [../base]\n",
-}
+// digest is the digest the shop fixture pins its prod images to.
+const digest = testutil.ShopDigest
 
 const prodYAML = `apiVersion: apps/v1
 kind: Deployment
@@ -108,14 +60,11 @@ func argoEnv(sourcePath string, extra ...string) []string {
 }
 
 func TestGeneratePinnedAppRendersLikeKustomizeBuild(t *testing.T) {
-	root := writeTree(t, shop)
+	root := testutil.WriteTree(t, testutil.Shop)
 	r := digestpin(t, filepath.Join(root, "apps/shop/prod"), argoEnv("apps/shop/prod"), "generate")
 	r.expect(t, 0, prodYAML, "")
 
-	kustomize := os.Getenv("KUSTOMIZE")
-	if kustomize == "" {
-		t.Skip("KUSTOMIZE is not set; `make test` installs kustomize v5.8.2 and sets it")
-	}
+	kustomize := testutil.Kustomize(t, render.KustomizeVersion)
 	out, err := exec.Command(kustomize, "build", filepath.Join(root, "apps/shop/prod")).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +75,7 @@ func TestGeneratePinnedAppRendersLikeKustomizeBuild(t *testing.T) {
 }
 
 func TestGenerateRefusesEveryUnpinnedImage(t *testing.T) {
-	root := writeTree(t, shop)
+	root := testutil.WriteTree(t, testutil.Shop)
 	r := digestpin(t, filepath.Join(root, "apps/shop/staging"), argoEnv("apps/shop/staging"), "generate")
 	r.expect(t, 1, "", `refusing to render: 3 images are not pinned by a sha256 digest.
   - Deployment shop-staging/web, init container "migrate": image "ghcr.io/acme/migrate:v7": no digest (tag "v7" can be moved in the registry) (from apps/shop/base/deployment.yaml)
@@ -140,10 +89,10 @@ func TestGenerateWithManifestGeneratePathsNamesRepositoryFiles(t *testing.T) {
 	// Argo CD sent only apps/shop (the common root of the app and its
 	// manifest-generate-paths), unpacked into a random directory.
 	tree := map[string]string{}
-	for name, content := range shop {
+	for name, content := range testutil.Shop {
 		tree[strings.TrimPrefix(name, "apps/shop/")] = content
 	}
-	root := writeTree(t, tree)
+	root := testutil.WriteTree(t, tree)
 	r := digestpin(t, filepath.Join(root, "staging"), argoEnv("apps/shop/staging"), "generate")
 	if r.code != 1 || r.stdout != "" {
 		t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
@@ -157,14 +106,14 @@ func TestGenerateWithManifestGeneratePathsNamesRepositoryFiles(t *testing.T) {
 }
 
 func TestGenerateAppliesParametersAndJudgesImageOverrides(t *testing.T) {
-	root := writeTree(t, shop)
+	root := testutil.WriteTree(t, testutil.Shop)
 	params := `[{"name":"images","array":["ghcr.io/acme/web=ghcr.io/acme/web:v1.3"]},{"name":"namePrefix","string":"blue-"}]`
 	r := digestpin(t, filepath.Join(root, "apps/shop/prod"), argoEnv("apps/shop/prod", "ARGOCD_APP_PARAMETERS="+params), "generate")
 	r.expect(t, 1, "", `refusing to render: 1 image is not pinned by a sha256 digest.
   - Deployment shop/blue-web, container "app": image "ghcr.io/acme/web:v1.3": no digest (tag "v1.3" can be moved in the registry) (from the Application's images parameter ghcr.io/acme/web=ghcr.io/acme/web:v1.3)
 fix: pin each image by digest in Git, for example with `+"`digestpin promote --image ghcr.io/acme/web:v1.3 --path apps/shop/prod`"+` in CI, or an images: entry with a digest in the kustomization.
 `)
-	if got, _ := os.ReadFile(filepath.Join(root, "apps/shop/prod/kustomization.yaml")); string(got) != shop["apps/shop/prod/kustomization.yaml"] {
+	if got, _ := os.ReadFile(filepath.Join(root, "apps/shop/prod/kustomization.yaml")); string(got) != testutil.Shop["apps/shop/prod/kustomization.yaml"] {
 		t.Errorf("generate edited the checkout:\n%s", got)
 	}
 
@@ -177,7 +126,7 @@ fix: pin each image by digest in Git, for example with `+"`digestpin promote --i
 }
 
 func TestGenerateOperatorPolicy(t *testing.T) {
-	root := writeTree(t, shop)
+	root := testutil.WriteTree(t, testutil.Shop)
 	dir := filepath.Join(root, "apps/shop/prod")
 
 	r := digestpin(t, dir, argoEnv("apps/shop/prod", "DIGESTPIN_ALLOWED_REGISTRIES=ghcr.io/acme/web,ghcr.io/acme/migrate"), "generate")
@@ -200,7 +149,7 @@ fix: pin each image by digest in Git, for example with `+"`digestpin promote --i
 }
 
 func TestGenerateJudgesDeclaredImageFields(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := testutil.WriteTree(t, map[string]string{
 		"app/kustomization.yaml": "resources: [runner.yaml]\nconfigurations: [images.yaml]\n",
 		"app/images.yaml":        "images:\n- kind: Runner\n  path: spec/runtime/image\n",
 		"app/runner.yaml":        "apiVersion: ci.example.com/v1\nkind: Runner\nmetadata: {name: r}\nspec:\n  runtime: {image: ghcr.io/acme/runtime:v3}\n  sidecar: {image: ghcr.io/acme/sidecar:v1}\n",
@@ -218,7 +167,7 @@ func TestGenerateUntrustedInput(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
 	defer srv.Close()
 
-	root := writeTree(t, map[string]string{"app/kustomization.yaml": "resources:\n- " + srv.URL + "/deployment.yaml\n"})
+	root := testutil.WriteTree(t, map[string]string{"app/kustomization.yaml": "resources:\n- " + srv.URL + "/deployment.yaml\n"})
 	r := digestpin(t, filepath.Join(root, "app"), argoEnv("app"), "generate")
 	r.expect(t, 2, "", `digestpin: rendering app: app/kustomization.yaml: resources entry "`+srv.URL+`/deployment.yaml" is remote; digestpin renders only what is in the repository, so vendor it into the repository: not allowed in digestpin`+"\n")
 	if requests.Load() != 0 {
@@ -231,14 +180,14 @@ func TestGenerateUntrustedInput(t *testing.T) {
 		p := "*" + string(c-1)
 		bomb.WriteString("  " + string(c) + ": &" + string(c) + " [" + strings.Repeat(p+",", 8) + p + "]\n")
 	}
-	root = writeTree(t, map[string]string{"app/kustomization.yaml": "resources: [bomb.yaml]\n", "app/bomb.yaml": bomb.String()})
+	root = testutil.WriteTree(t, map[string]string{"app/kustomization.yaml": "resources: [bomb.yaml]\n", "app/bomb.yaml": bomb.String()})
 	r = digestpin(t, filepath.Join(root, "app"), argoEnv("app"), "generate")
 	r.expect(t, 2, "", `digestpin: rendering app: "app/bomb.yaml": YAML aliases expand to more than 100000 nodes: input exceeds the render limits`+"\n")
 	if r.maxRSS > 256<<20 {
 		t.Errorf("peak memory %d MiB, want at most 256 MiB", r.maxRSS>>20)
 	}
 
-	root = writeTree(t, map[string]string{"app/kustomization.yaml": "resources: [big.yaml]\n", "app/big.yaml": strings.Repeat("a: b\n", 4<<20)})
+	root = testutil.WriteTree(t, map[string]string{"app/kustomization.yaml": "resources: [big.yaml]\n", "app/big.yaml": strings.Repeat("a: b\n", 4<<20)})
 	r = digestpin(t, filepath.Join(root, "app"), argoEnv("app"), "generate")
 	r.expect(t, 2, "", `digestpin: rendering app: "app/big.yaml" is 20971520 bytes, more than the 8388608 allowed: input exceeds the render limits`+"\n")
 	if r.maxRSS > 256<<20 {

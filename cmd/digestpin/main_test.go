@@ -65,21 +65,6 @@ func digestpin(t *testing.T, dir string, env []string, args ...string) result {
 	return r
 }
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func (r result) expect(t *testing.T, code int, stdout, stderr string) {
 	t.Helper()
 	if r.code != code {

@@ -4,11 +4,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // The pattern forms operators write, through the sidecar's environment.
 func TestGeneratePatternForms(t *testing.T) {
-	root := writeTree(t, shop)
+	root := testutil.WriteTree(t, testutil.Shop)
 	prod := filepath.Join(root, "apps/shop/prod")
 	staging := filepath.Join(root, "apps/shop/staging")
 
@@ -24,7 +26,7 @@ func TestGeneratePatternForms(t *testing.T) {
 	}
 	// "*" in the host stays in the host: a repository named like an allowed
 	// host on another registry is refused.
-	evil := writeTree(t, map[string]string{
+	evil := testutil.WriteTree(t, map[string]string{
 		"app/kustomization.yaml": "resources: [pod.yaml]\n",
 		"app/pod.yaml":           "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: evil.io/x.example.com/app@" + digest + "\n",
 	})
@@ -38,7 +40,7 @@ fix: pin each image by digest in Git, for example with `+"`digestpin promote --i
 // A pattern mistake stops generate and check at start-up, naming the
 // variable, before anything is read.
 func TestPatternMistakesStopAtStartUp(t *testing.T) {
-	root := writeTree(t, shop)
+	root := testutil.WriteTree(t, testutil.Shop)
 	prod := filepath.Join(root, "apps/shop/prod")
 	tests := []struct{ env, want string }{
 		{"DIGESTPIN_ALLOWED_REGISTRIES=ghcr.io/acme/*,ng*", `DIGESTPIN_ALLOWED_REGISTRIES: "ng*" is ambiguous: a glob without "/" is "*" (every image) or names registries ("*.example.com"); for Docker Hub write "docker.io/library/ng*"`},

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // testRegistry is a real OCI registry over HTTP on loopback. fail, when
@@ -84,7 +86,7 @@ type configRepo struct {
 
 func newConfigRepo(t *testing.T, files map[string]string) configRepo {
 	t.Helper()
-	seed := writeTree(t, files)
+	seed := testutil.WriteTree(t, files)
 	bare := filepath.Join(t.TempDir(), "config.git")
 	git(t, ".", "init", "--quiet", "--bare", "--initial-branch=main", bare)
 	git(t, seed, "init", "--quiet", "--initial-branch=main")
@@ -102,12 +104,7 @@ func (c configRepo) commitElsewhere(t *testing.T, file, content string) string {
 	t.Helper()
 	other := filepath.Join(t.TempDir(), "other")
 	git(t, ".", "clone", "--quiet", c.bare, other)
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(other, file)), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(other, file), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFiles(t, other, map[string]string{file: content})
 	git(t, other, "add", "--all")
 	git(t, other, "-c", "user.name=Other", "-c", "user.email=other@example.com", "commit", "--quiet", "-m", "other change")
 	git(t, other, "push", "--quiet", "origin", "main")
