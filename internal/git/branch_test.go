@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 func TestAdvanceCheckedOutBranch(t *testing.T) {
@@ -41,7 +43,7 @@ func TestAdvanceRefusesToOverwriteLocalChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFiles(t, work, map[string]string{"apps/web/deployment.yaml": "local edit\n"})
+	testutil.WriteFiles(t, work, map[string]string{"apps/web/deployment.yaml": "local edit\n"})
 	if err := r.Advance(ctx, "main", commit); err == nil {
 		t.Fatal("Advance overwrote a local change")
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 // TestMain isolates git from the developer's configuration: no global or
@@ -159,24 +161,11 @@ func buildTemplate() {
 	}
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // advance commits files in work on top of its current branch, pushes it to
 // origin and returns the new commit.
 func advance(t *testing.T, work string, files map[string]string) string {
 	t.Helper()
-	writeFiles(t, work, files)
+	testutil.WriteFiles(t, work, files)
 	gitT(t, work, "add", "--all")
 	gitT(t, work, "commit", "--quiet", "-m", "advance")
 	gitT(t, work, "push", "--quiet", "origin", "HEAD")
