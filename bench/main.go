@@ -7,6 +7,14 @@
 //
 //	go run ./bench                         # small, 20, 40 and 100 services
 //	go run ./bench -sizes small,100,500 -runs 3 -slow 500
+//	go run ./bench -refusal -sizes 100     # a pass against a refusal
+//	go run ./bench -baseline /tmp/old      # against another digestpin build
+//
+// -refusal measures digestpin alone: on each tree, and on the same tree
+// with the images: entry of an image every Deployment runs left without
+// its digest, which digestpin must refuse (exit 1, nothing on stdout).
+// -baseline measures digestpin against another build of itself, in place
+// of kustomize, to decide whether a change to digestpin pays.
 //
 // digestpin is built as the Dockerfile builds it; kustomize is ./bin/kustomize
 // when it is there (make test installs it), else installed with
@@ -42,14 +50,47 @@ func main() {
 	skipSlow := flag.Bool("skip-slow", false, "do not run kustomize at all on trees of -slow services or more")
 	kustomize := flag.String("kustomize", "", "kustomize "+kustomizeVersion+" binary (default ./bin/kustomize, else go install)")
 	keep := flag.Bool("keep", false, "keep the generated trees and binaries, and print where")
+	refusal := flag.Bool("refusal", false, "measure a refusal (one shared image left unpinned) against a pass, instead of kustomize")
+	baseline := flag.String("baseline", "", "measure against this digestpin binary instead of kustomize")
 	flag.Parse()
-	if err := run(*sizes, *runs, *smallRuns, *slow, *skipSlow, *kustomize, *keep); err != nil {
+	mode := modeKustomize
+	switch {
+	case *refusal && *baseline != "":
+		fmt.Fprintln(os.Stderr, "bench: -refusal and -baseline exclude each other")
+		os.Exit(2)
+	case *refusal:
+		mode = modeRefusal
+	case *baseline != "":
+		mode = modeBaseline
+	}
+	if err := run(mode, *sizes, *runs, *smallRuns, *slow, *skipSlow, *kustomize, *baseline, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes string, runs, smallRuns, slow int, skipSlow bool, kustomize string, keep bool) error {
+// mode says what digestpin is measured against.
+type mode int
+
+const (
+	modeKustomize mode = iota // kustomize build of the same tree
+	modeBaseline              // another digestpin binary on the same tree
+	modeRefusal               // digestpin on the tree with an image unpinned
+)
+
+// labels head the table's columns: the other tool's, digestpin's, and
+// their time ratio's.
+func (m mode) labels() (other, dp, ratio string) {
+	switch m {
+	case modeBaseline:
+		return "baseline", "digestpin", "speedup"
+	case modeRefusal:
+		return "digestpin refusal", "digestpin pass", "refusal / pass"
+	}
+	return "kustomize build", "digestpin generate", "speedup"
+}
+
+func run(mode mode, sizes string, runs, smallRuns, slow int, skipSlow bool, kustomize, baseline string, keep bool) error {
 	if runs < 1 || smallRuns < 1 {
 		return errors.New("-runs and -small-runs must be at least 1")
 	}
@@ -90,10 +131,20 @@ func run(sizes string, runs, smallRuns, slow int, skipSlow bool, kustomize strin
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building digestpin: %w", err)
 	}
-	if kustomize, err = findKustomize(kustomize, moduleRoot, filepath.Join(work, "bin")); err != nil {
-		return err
+	switch mode {
+	case modeKustomize:
+		if kustomize, err = findKustomize(kustomize, moduleRoot, filepath.Join(work, "bin")); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "bench: kustomize is", kustomize)
+	case modeBaseline:
+		if baseline, err = filepath.Abs(baseline); err != nil {
+			return err
+		}
+		if _, err := os.Stat(baseline); err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
 	}
-	fmt.Fprintln(os.Stderr, "bench: kustomize is", kustomize)
 
 	var rows []row
 	for _, app := range apps {
@@ -105,20 +156,53 @@ func run(sizes string, runs, smallRuns, slow int, skipSlow bool, kustomize strin
 		if app.Services == 1 {
 			dpRuns, kRuns = smallRuns, smallRuns
 		}
-		if app.Services >= slow {
-			kRuns = 1
-			if skipSlow {
-				kRuns = 0
+		dir := filepath.Join(root, filepath.FromSlash(app.AppPath))
+		env := cleanEnv()
+		dp := tool{name: "digestpin", cmd: generateCmd(digestpin, dir, app.AppPath, env), runs: dpRuns}
+		var other tool
+		switch mode {
+		case modeKustomize:
+			if app.Services >= slow {
+				kRuns = 1
+				if skipSlow {
+					kRuns = 0
+				}
 			}
+			other = tool{name: "kustomize", cmd: func() *exec.Cmd {
+				cmd := exec.Command(kustomize, "build", ".")
+				cmd.Dir = dir
+				cmd.Env = env
+				return cmd
+			}, runs: kRuns}
+		case modeBaseline:
+			other = tool{name: "baseline", cmd: generateCmd(baseline, dir, app.AppPath, env), runs: kRuns}
+		case modeRefusal:
+			unpinned := app.Unpinned(tree.SharedImage)
+			uroot := root + "-unpinned"
+			if err := unpinned.Write(uroot); err != nil {
+				return err
+			}
+			udir := filepath.Join(uroot, filepath.FromSlash(app.AppPath))
+			other = tool{name: "digestpin (refusal)", cmd: generateCmd(digestpin, udir, app.AppPath, env), runs: kRuns, refuses: true}
 		}
-		r, err := measure(app, root, digestpin, kustomize, dpRuns, kRuns)
+		r, err := measure(app, dp, other)
 		if err != nil {
 			return fmt.Errorf("%s: %w", app.Name, err)
 		}
 		rows = append(rows, r)
 	}
-	printTable(os.Stdout, rows)
+	printTable(os.Stdout, mode, rows)
 	return nil
+}
+
+// generateCmd runs `digestpin generate` in dir as Argo CD runs it.
+func generateCmd(bin, dir, appPath string, env []string) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		cmd := exec.Command(bin, "generate")
+		cmd.Dir = dir
+		cmd.Env = append(slices.Clone(env), "ARGOCD_APP_SOURCE_PATH="+appPath)
+		return cmd
+	}
 }
 
 func goEnv(name string) (string, error) {
@@ -181,60 +265,60 @@ type row struct {
 	outputBytes int
 }
 
-// measure runs the tools alternately, digestpin first on even runs and
-// kustomize first on odd ones, and checks their outputs are identical.
-func measure(app tree.App, root, digestpin, kustomize string, runs, kRuns int) (row, error) {
-	dir := filepath.Join(root, filepath.FromSlash(app.AppPath))
-	env := cleanEnv()
-	dpCmd := func() *exec.Cmd {
-		cmd := exec.Command(digestpin, "generate")
-		cmd.Dir = dir
-		cmd.Env = append(slices.Clone(env), "ARGOCD_APP_SOURCE_PATH="+app.AppPath)
-		return cmd
-	}
-	kCmd := func() *exec.Cmd {
-		cmd := exec.Command(kustomize, "build", ".")
-		cmd.Dir = dir
-		cmd.Env = env
-		return cmd
-	}
+// tool is a command the harness times.
+type tool struct {
+	name string
+	cmd  func() *exec.Cmd
+	runs int
+	// refuses says the command must exit with status 1 (refused by
+	// policy) and print nothing to stdout.
+	refuses bool
+}
+
+// measure runs digestpin and the other tool alternately, digestpin first
+// on even runs and the other first on odd ones, and checks that the
+// outputs of those that do not refuse are identical.
+func measure(app tree.App, dp, other tool) (row, error) {
 	r := row{app: app}
 	var want []byte
-	check := func(tool string, out []byte) error {
+	check := func(t tool, out []byte, code int) error {
+		if t.refuses {
+			if code != 1 || len(out) > 0 {
+				return fmt.Errorf("exit status %d and %d bytes on stdout, want a refusal: status 1, nothing on stdout", code, len(out))
+			}
+			return nil
+		}
+		if code != 0 {
+			return fmt.Errorf("exit status %d", code)
+		}
 		if want == nil {
 			want = out
 			r.outputBytes = len(out)
 			return nil
 		}
 		if !bytes.Equal(out, want) {
-			return fmt.Errorf("%s printed different bytes (%d vs %d): the outputs must be identical", tool, len(out), len(want))
+			return fmt.Errorf("printed different bytes (%d vs %d): the outputs must be identical", len(out), len(want))
 		}
 		return nil
 	}
-	for i := range max(runs, kRuns) {
+	for i := range max(dp.runs, other.runs) {
 		fmt.Fprintf(os.Stderr, "bench: %s, run %d\n", app.Name, i+1)
-		order := []string{"digestpin", "kustomize"}
+		order := []*tool{&dp, &other}
 		if i%2 == 1 {
-			order = []string{"kustomize", "digestpin"}
+			order = []*tool{&other, &dp}
 		}
-		for _, tool := range order {
-			var cmd *exec.Cmd
-			switch {
-			case tool == "digestpin" && i < runs:
-				cmd = dpCmd()
-			case tool == "kustomize" && i < kRuns:
-				cmd = kCmd()
-			default:
+		for _, t := range order {
+			if i >= t.runs {
 				continue
 			}
-			out, s, err := timed(cmd)
+			out, stderr, code, s, err := timed(t.cmd())
+			if err == nil {
+				err = check(*t, out, code)
+			}
 			if err != nil {
-				return r, fmt.Errorf("%s: %w", tool, err)
+				return r, fmt.Errorf("%s: %w\n%s", t.name, err, stderr)
 			}
-			if err := check(tool, out); err != nil {
-				return r, err
-			}
-			if tool == "digestpin" {
+			if t == &dp {
 				r.dp = append(r.dp, s)
 			} else {
 				r.k = append(r.k, s)
@@ -257,21 +341,23 @@ func cleanEnv() []string {
 	})
 }
 
-func timed(cmd *exec.Cmd) ([]byte, sample, error) {
+// timed runs cmd and returns its stdout, stderr, exit status and usage.
+func timed(cmd *exec.Cmd) ([]byte, []byte, int, sample, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	if err != nil {
-		return nil, sample{}, fmt.Errorf("%v\n%s", err, stderr.String())
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return nil, nil, 0, sample{}, err
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
-		return nil, sample{}, errors.New("no rusage on this platform")
+		return nil, nil, 0, sample{}, errors.New("no rusage on this platform")
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return stdout.Bytes(), sample{wall: wall, cpu: cpu, rssKB: ru.Maxrss}, nil
+	return stdout.Bytes(), stderr.Bytes(), cmd.ProcessState.ExitCode(), sample{wall: wall, cpu: cpu, rssKB: ru.Maxrss}, nil
 }
 
 func median[T int64 | time.Duration](xs []T) T {
@@ -295,9 +381,20 @@ func medians(samples []sample) (wall, cpu time.Duration, rss int64) {
 	return median(w), median(c), median(m)
 }
 
-func printTable(w io.Writer, rows []row) {
-	fmt.Fprintf(w, "| tree | objects | images: entries | kustomize build | digestpin generate | speedup | CPU kustomize | CPU digestpin | CPU ratio | peak RSS kustomize | peak RSS digestpin | RSS ratio |\n")
+func printTable(w io.Writer, mode mode, rows []row) {
+	other, dp, ratioName := mode.labels()
+	short := strings.Fields(other)[0]
+	if mode == modeRefusal {
+		short = "refusal"
+	}
+	fmt.Fprintf(w, "| tree | objects | images: entries | %s | %s | %s | CPU %s | CPU digestpin | CPU ratio | peak RSS %s | peak RSS digestpin | RSS ratio |\n", other, dp, ratioName, short, short)
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	// kustomize is 1 to 30 times slower; refusals and other builds differ
+	// by less, and need the second decimal.
+	ratioFormat := "%.1fx"
+	if mode != modeKustomize {
+		ratioFormat = "%.2fx"
+	}
 	for _, r := range rows {
 		dw, dc, dm := medians(r.dp)
 		resources := fmt.Sprint(r.app.Resources)
@@ -311,11 +408,18 @@ func printTable(w io.Writer, rows []row) {
 		if len(r.k) < len(r.dp) {
 			kwShown += fmt.Sprintf(" (%d run)", len(r.k))
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | **%.1fx** | %s | %s | %.1fx | %s | %s | %.2f |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | **"+ratioFormat+"** | %s | %s | "+ratioFormat+" | %s | %s | %.2f |\n",
 			r.app.Name, resources, r.app.Images, kwShown, dur(dw), ratio(kw, dw),
 			dur(kc), dur(dc), ratio(kc, dc), mib(km), mib(dm), float64(dm)/float64(km))
 	}
-	fmt.Fprintf(w, "\nMedians over alternating runs (kustomize/digestpin runs: %s), outputs byte-identical. Speedup and CPU ratio: kustomize's time over digestpin's; RSS ratio: digestpin's peak over kustomize's.\n", runCounts(rows))
+	switch mode {
+	case modeKustomize:
+		fmt.Fprintf(w, "\nMedians over alternating runs (kustomize/digestpin runs: %s), outputs byte-identical. Speedup and CPU ratio: kustomize's time over digestpin's; RSS ratio: digestpin's peak over kustomize's.\n", runCounts(rows))
+	case modeBaseline:
+		fmt.Fprintf(w, "\nMedians over alternating runs (baseline/digestpin runs: %s), outputs byte-identical. Speedup and CPU ratio: the baseline's time over digestpin's; RSS ratio: digestpin's peak over the baseline's.\n", runCounts(rows))
+	case modeRefusal:
+		fmt.Fprintf(w, "\nMedians over alternating runs (refusal/pass runs: %s); every refusal exited 1 with nothing on stdout. Ratios: the refusal's over the pass's.\n", runCounts(rows))
+	}
 }
 
 func ratio(a, b time.Duration) float64 {

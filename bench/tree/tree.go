@@ -51,13 +51,43 @@ func Digest(name string) string {
 
 const registry = "ghcr.io/acme"
 
+// SharedImage is the image every Deployment of Services(n) runs beside its
+// own.
+const SharedImage = registry + "/envoy-proxy"
+
+// Unpinned returns the app with the images: entry of image left without
+// its digest, so that digestpin refuses it, in every object that runs it.
+// It panics when the app has no such entry.
+func (a App) Unpinned(image string) App {
+	files := make(map[string]string, len(a.Files))
+	for name, content := range a.Files {
+		files[name] = content
+	}
+	overlay := a.AppPath + "/kustomization.yaml"
+	lines := strings.Split(files[overlay], "\n")
+	for i, line := range lines {
+		if line != "- name: "+image {
+			continue
+		}
+		for j := i + 1; j < len(lines) && strings.HasPrefix(lines[j], "  "); j++ {
+			if strings.HasPrefix(lines[j], "  digest: ") {
+				files[overlay] = strings.Join(append(lines[:j:j], lines[j+1:]...), "\n")
+				a.Files = files
+				a.Name += ", " + image[strings.LastIndex(image, "/")+1:] + " unpinned"
+				return a
+			}
+		}
+	}
+	panic("tree: no pinned images: entry for " + image)
+}
+
 // Services returns the overlay of n services: 4n resources and 3n+1
 // images: entries (each service's app, migrate and report images, and a
 // proxy image every Deployment shares).
 func Services(n int) App {
 	files := map[string]string{}
 	var resources []string
-	images := []string{registry + "/envoy-proxy"}
+	images := []string{SharedImage}
 	for i := 1; i <= n; i++ {
 		svc := fmt.Sprintf("svc-%03d", i)
 		dir := "apps/shop/base/" + svc
