@@ -62,10 +62,6 @@ type repoFS struct {
 	// unusual is set when a file read rules out the images fast path
 	// (images.go).
 	unusual bool
-	// measured holds what limits.admitYAML said of files, by real path,
-	// and pre measures them ahead of their reads (prefetch.go).
-	measured sync.Map
-	pre      prefetcher
 	// realDirs holds directories' real paths by absolute path
 	// (evalCached).
 	realDirs sync.Map
@@ -204,7 +200,7 @@ func (f *repoFS) ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
 	}
-	if err := f.admitYAML(real, data); err != nil {
+	if err := f.limits.admitYAML(f.rel(real), data); err != nil {
 		return nil, f.refuse(err)
 	}
 	f.observe(data)

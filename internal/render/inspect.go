@@ -46,8 +46,6 @@ type tree struct {
 	configurations []configFile
 	hasVars        bool
 	hasCRDs        bool
-	// openAPI is true when a kustomization sets openapi: (see warmUp).
-	openAPI bool
 }
 
 // configFile is one `configurations:` file. asPlugin is true when its
@@ -182,7 +180,6 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 			}
 		}
 	}
-	w.tree.openAPI = w.tree.openAPI || len(k.OpenAPI) > 0
 	w.tree.hasVars = w.tree.hasVars || len(k.Vars) > 0
 	w.tree.hasCRDs = w.tree.hasCRDs || len(k.Crds) > 0
 	for _, c := range k.Configurations {
@@ -190,7 +187,6 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 			return err
 		}
 	}
-	w.fs.prefetch(dir, fields["resources"], fields["components"])
 	for _, field := range []string{"resources", "components"} {
 		for _, entry := range fields[field] {
 			if err := w.include(where, dir, field, entry, asPlugins); err != nil {

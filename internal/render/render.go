@@ -107,13 +107,9 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("kustomization directory %w", err)
 	}
-	warmedUp := warmUp()
 	t, err := inspect(fsys, dir)
 	if err != nil {
 		return nil, nil, err
-	}
-	if t.openAPI {
-		warmedUp()
 	}
 	t.relDir = fsys.rel(dir)
 	if !opts.Overrides.empty() || trackOrigins {
