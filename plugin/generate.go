@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/digestpin/digestpin/internal/check"
 	"github.com/digestpin/digestpin/internal/policy"
 	"github.com/digestpin/digestpin/internal/render"
-	"github.com/digestpin/digestpin/internal/verify"
 )
 
 // Generate renders the request under pol. It returns the manifests, or an
@@ -17,7 +17,7 @@ import (
 // whatever is missing. Messages name files by their repository path.
 func Generate(req Request, pol policy.Policy) ([]byte, error) {
 	prefix := req.repoPrefix()
-	out, err := verify.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix}, pol)
+	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix}, pol)
 	var refusal *policy.Refusal
 	var outside *render.OutsideError
 	switch {

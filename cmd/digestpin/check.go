@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/digestpin/digestpin/internal/check"
 	"github.com/digestpin/digestpin/internal/policy"
-	"github.com/digestpin/digestpin/internal/verify"
 )
 
 func checkCommand() *cli.Command {
@@ -20,12 +20,12 @@ and their YAML files judged as plain manifests. Policy comes from the same
 DIGESTPIN_* variables as the sidecar's.
 Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: verify.FormatText, Usage: "text, json, or github (workflow annotations)"},
+			&cli.StringFlag{Name: "format", Value: check.FormatText, Usage: "text, json, or github (workflow annotations)"},
 			&cli.StringFlag{Name: "root", Usage: "nothing outside this directory is read (default: the enclosing git work tree, or the working directory)"},
 		},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
-			if format != verify.FormatText && format != verify.FormatJSON && format != verify.FormatGitHub {
+			if format != check.FormatText && format != check.FormatJSON && format != check.FormatGitHub {
 				return cli.Exit(fmt.Sprintf("unknown --format %q; use text, json or github", format), exitUsage)
 			}
 			pol, err := policy.FromEnv(os.LookupEnv)
@@ -34,7 +34,7 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			}
 			root := c.String("root")
 			if root == "" {
-				if root, err = verify.FindRoot("."); err != nil {
+				if root, err = check.FindRoot("."); err != nil {
 					return cli.Exit(err.Error(), exitUsage)
 				}
 			}
@@ -42,11 +42,11 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			if len(paths) == 0 {
 				paths = []string{"."}
 			}
-			targets, err := verify.Paths(root, paths, pol)
+			targets, err := check.Paths(root, paths, pol)
 			if err != nil {
 				return cli.Exit(err.Error(), exitUsage)
 			}
-			if err := verify.Write(c.App.Writer, format, targets, pol); err != nil {
+			if err := check.Write(c.App.Writer, format, targets, pol); err != nil {
 				return err
 			}
 			code := exitOK

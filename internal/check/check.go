@@ -1,7 +1,7 @@
-// Package verify is the engine generate and check share: it renders a
+// Package check is the engine generate and check share: it renders a
 // kustomization or reads plain manifests, and judges every image against
 // the operator's policy.
-package verify
+package check
 
 import (
 	"fmt"
