@@ -10,6 +10,7 @@ import (
 	"github.com/digestpin/digestpin/internal/check"
 	"github.com/digestpin/digestpin/internal/policy"
 	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/repofs"
 )
 
 // Generate renders the request under pol. It returns the manifests, or an
@@ -19,7 +20,7 @@ func Generate(req Request, pol policy.Policy) ([]byte, error) {
 	prefix := req.repoPrefix()
 	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix}, pol)
 	var refusal *policy.Refusal
-	var outside *render.OutsideError
+	var outside *repofs.OutsideError
 	switch {
 	case errors.As(err, &refusal):
 		refusal.AppPath = req.SourcePath

@@ -10,6 +10,7 @@ import (
 
 	"github.com/digestpin/digestpin/internal/policy"
 	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/repofs"
 )
 
 // Kustomization renders opts and returns its YAML when every image passes
@@ -48,7 +49,7 @@ func judge(result *render.Result, pol policy.Policy) []policy.Violation {
 
 // Manifests judges the objects of a plain YAML stream read from file.
 func Manifests(file string, data []byte, pol policy.Policy) ([]policy.Violation, error) {
-	if err := render.DefaultLimits().Check(file, data); err != nil {
+	if err := repofs.DefaultLimits().Check(file, data); err != nil {
 		return nil, err
 	}
 	nodes, err := kio.FromBytes(data)

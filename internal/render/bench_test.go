@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 
 	benchtree "github.com/digestpin/digestpin/bench/tree"
+	"github.com/digestpin/digestpin/internal/repofs"
 )
 
 // Benchmarks of the render and its hot paths on the trees `go run ./bench`
@@ -71,11 +72,11 @@ func BenchmarkRender100Kustomize(b *testing.B) {
 // chaining and rewriting.
 func BenchmarkImagesPass100(b *testing.B) {
 	opts := benchApp(b, benchtree.Services(100))
-	fsys, err := newRepoFS(opts.Root, "", DefaultLimits())
+	fsys, err := newReadFS(opts.Root, "", repofs.DefaultLimits())
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir, err := fsys.resolve(fsys.root + "/" + opts.Dir)
+	dir, err := fsys.Resolve(fsys.Root() + "/" + opts.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func BenchmarkImagesPass100(b *testing.B) {
 	if plan == nil {
 		b.Fatal(reason)
 	}
-	fsys.overlay[t.rootFile] = probed
+	fsys.Replace(t.rootFile, probed)
 	m, err := runKustomize(fsys, dir)
 	if err != nil {
 		b.Fatal(err)

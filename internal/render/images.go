@@ -166,7 +166,7 @@ var unusualMarkers = [][]byte{
 }
 
 // observe notes content that rules the fast path out.
-func (f *repoFS) observe(data []byte) {
+func (f *readFS) observe(data []byte) {
 	if f.unusual {
 		return
 	}
@@ -180,8 +180,8 @@ func (f *repoFS) observe(data []byte) {
 
 // kustomizeImages renders dir, applying the root's images: itself when it
 // can (fast is then true), otherwise leaving them to kustomize.
-func kustomizeImages(opts Options, fsys *repoFS, t *tree, dir string) (m resmap.ResMap, fast bool, err error) {
-	root, ok := fsys.overlay[t.rootFile]
+func kustomizeImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.ResMap, fast bool, err error) {
+	root, ok := fsys.Replacement(t.rootFile)
 	parsed := t.root // what the walk read, unless parameters changed it
 	if ok {
 		parsed = nil
@@ -191,7 +191,7 @@ func kustomizeImages(opts Options, fsys *repoFS, t *tree, dir string) (m resmap.
 		}
 		// kustomize reads it from memory, so the input limits count it
 		// once, as without the fast path.
-		fsys.overlay[t.rootFile] = root
+		fsys.Replace(t.rootFile, root)
 	}
 	var plan *imagePlan
 	var probed []byte
@@ -202,19 +202,15 @@ func kustomizeImages(opts Options, fsys *repoFS, t *tree, dir string) (m resmap.
 		m, err = runKustomize(fsys, dir)
 		return m, false, err
 	}
-	read := fsys.limits.read
-	fsys.overlay[t.rootFile] = probed
+	read := fsys.BytesRead()
+	fsys.Replace(t.rootFile, probed)
 	m, err = runKustomize(fsys, dir)
 	if err == nil && !fsys.unusual && plan.apply(m) == nil {
 		return m, true, nil
 	}
 	// kustomize alone, from where it started.
-	again, err := newRepoFS(opts.Root, opts.PathPrefix, opts.Limits)
-	if err != nil {
-		return nil, false, err
-	}
-	again.limits.read = read
-	again.overlay[t.rootFile] = root
+	again := &readFS{FS: fsys.Again(read)}
+	again.Replace(t.rootFile, root)
 	m, err = runKustomize(again, dir)
 	return m, false, err
 }

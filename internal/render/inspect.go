@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/digestpin/digestpin/internal/imageref"
+	"github.com/digestpin/digestpin/internal/repofs"
 )
 
 // ErrUnsafe is wrapped by every refusal of repository content that could
@@ -62,14 +63,14 @@ type configFile struct {
 // kustomize would resolve outside the repository: remote resources, bases
 // and files (http, https, ssh, file, git URLs and GitHub shorthands), Helm
 // charts, and exec or container KRM functions and other plugins.
-func inspect(fsys *repoFS, dir string) (*tree, error) {
+func inspect(fsys *readFS, dir string) (*tree, error) {
 	w := walker{fs: fsys, seen: map[string]bool{}, tree: &tree{}}
 	rootFile, k, err := w.load(dir)
 	if err != nil {
 		return nil, err
 	}
 	if rootFile == "" {
-		return nil, fmt.Errorf("no kustomization in %q: expected one of %s", fsys.rel(dir), strings.Join(konfig.RecognizedKustomizationFileNames(), ", "))
+		return nil, fmt.Errorf("no kustomization in %q: expected one of %s", fsys.Rel(dir), strings.Join(konfig.RecognizedKustomizationFileNames(), ", "))
 	}
 	w.tree.rootFile = rootFile
 	w.tree.root = k
@@ -88,7 +89,7 @@ func inspect(fsys *repoFS, dir string) (*tree, error) {
 }
 
 type walker struct {
-	fs   *repoFS
+	fs   *readFS
 	seen map[string]bool
 	tree *tree
 }
@@ -100,7 +101,7 @@ func (w *walker) load(dir string) (string, *types.Kustomization, error) {
 		if !w.fs.Exists(path) || w.fs.IsDir(path) {
 			continue
 		}
-		real, err := w.fs.resolve(path)
+		real, err := w.fs.Resolve(path)
 		if err != nil {
 			return "", nil, err
 		}
@@ -110,7 +111,7 @@ func (w *walker) load(dir string) (string, *types.Kustomization, error) {
 		}
 		var k types.Kustomization
 		if err := k.Unmarshal(data); err != nil {
-			return "", nil, fmt.Errorf("%s: %w", w.fs.rel(real), err)
+			return "", nil, fmt.Errorf("%s: %w", w.fs.Rel(real), err)
 		}
 		k.FixKustomization()
 		return real, &k, nil
@@ -127,7 +128,7 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 		return nil
 	}
 	w.seen[key] = true
-	where := w.fs.rel(file)
+	where := w.fs.Rel(file)
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %w", where, fmt.Sprintf(format, args...), ErrUnsafe)
 	}
@@ -211,8 +212,8 @@ func (w *walker) include(where, dir, field, entry string, plugin bool) error {
 		return w.checkPluginConfigs(field, "inline "+field+" entry", []byte(entry))
 	}
 	path := filepath.Join(dir, entry)
-	real, err := w.fs.resolve(path)
-	var outside *OutsideError
+	real, err := w.fs.Resolve(path)
+	var outside *repofs.OutsideError
 	if errors.As(err, &outside) && outside.Path == entry {
 		return fmt.Errorf("%s: %s entry %w", where, field, err)
 	}
@@ -233,7 +234,7 @@ func (w *walker) include(where, dir, field, entry string, plugin bool) error {
 	if err != nil {
 		return err
 	}
-	return w.checkPluginConfigs(field, w.fs.rel(real), data)
+	return w.checkPluginConfigs(field, w.fs.Rel(real), data)
 }
 
 // builtinPaths names the fields of built-in plugins that load files.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/digestpin/digestpin/internal/repofs"
 	"github.com/digestpin/digestpin/internal/testutil"
 )
 
@@ -50,7 +51,7 @@ func TestInputLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Render(Options{Root: testutil.WriteTree(t, tt.files)})
-			if !errors.Is(err, ErrInputTooLarge) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, repofs.ErrInputTooLarge) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Render error =\n%v\nwant it to contain\n%s", err, tt.want)
 			}
 		})
@@ -71,10 +72,10 @@ func TestTotalInputIsBounded(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		files[name+".yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata:\n  x: " + strings.Repeat("x", 400) + "\n"
 	}
-	limits := DefaultLimits()
+	limits := repofs.DefaultLimits()
 	limits.MaxTotalBytes = 1000
 	_, err := Render(Options{Root: testutil.WriteTree(t, files), Limits: limits})
-	if !errors.Is(err, ErrInputTooLarge) || !strings.Contains(err.Error(), `would take the render past 1000 bytes of input`) {
+	if !errors.Is(err, repofs.ErrInputTooLarge) || !strings.Contains(err.Error(), `would take the render past 1000 bytes of input`) {
 		t.Errorf("Render error = %v", err)
 	}
 }

@@ -8,7 +8,6 @@ package render
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	kbuiltins "sigs.k8s.io/kustomize/api/builtins"
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -18,7 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/digestpin/digestpin/internal/imageref"
-	"github.com/digestpin/digestpin/internal/redact"
+	"github.com/digestpin/digestpin/internal/repofs"
 )
 
 // Options say what to render.
@@ -34,8 +33,8 @@ type Options struct {
 	// from (Result.Origins). It costs a little; generate asks for it only
 	// to explain a refusal.
 	TrackOrigins bool
-	// Limits bound the input. Zero value: DefaultLimits().
-	Limits Limits
+	// Limits bound the input. Zero value: repofs.DefaultLimits().
+	Limits repofs.Limits
 	// PathPrefix is where Root sits in the repository, when it is only a
 	// part of it (Argo CD's manifest-generate-paths). Messages and
 	// origins name files by their repository path. Default "": Root is the
@@ -92,18 +91,18 @@ func Render(opts Options) (*Result, error) {
 }
 
 func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
-	if opts.Limits == (Limits{}) {
-		opts.Limits = DefaultLimits()
+	if opts.Limits == (repofs.Limits{}) {
+		opts.Limits = repofs.DefaultLimits()
 	}
-	fsys, err := newRepoFS(opts.Root, opts.PathPrefix, opts.Limits)
+	fsys, err := newReadFS(opts.Root, opts.PathPrefix, opts.Limits)
 	if err != nil {
 		return nil, nil, err
 	}
 	dir := opts.Dir
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(fsys.root, dir)
+		dir = filepath.Join(fsys.Root(), dir)
 	}
-	dir, err = fsys.resolve(dir)
+	dir, err = fsys.Resolve(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kustomization directory %w", err)
 	}
@@ -111,7 +110,7 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	t.relDir = fsys.rel(dir)
+	t.relDir = fsys.Rel(dir)
 	if !opts.Overrides.empty() || trackOrigins {
 		src, err := fsys.ReadFile(t.rootFile)
 		if err != nil {
@@ -119,9 +118,9 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 		}
 		edited, err := opts.Overrides.apply(src, trackOrigins)
 		if err != nil {
-			return nil, nil, fmt.Errorf("applying parameters to %s: %w", fsys.rel(t.rootFile), err)
+			return nil, nil, fmt.Errorf("applying parameters to %s: %w", fsys.Rel(t.rootFile), err)
 		}
-		fsys.overlay[t.rootFile] = edited
+		fsys.Replace(t.rootFile, edited)
 	}
 	// The root's images: are applied in one pass after kustomize when
 	// nothing else can tell (images.go).
@@ -152,7 +151,7 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 
 // runKustomize is `kustomize build` of dir over fsys, before what the CLI
 // does after the kustomizer's run.
-func runKustomize(fsys *repoFS, dir string) (resmap.ResMap, error) {
+func runKustomize(fsys *readFS, dir string) (resmap.ResMap, error) {
 	// MakeDefaultOptions says ReorderOptionNone; `kustomize build` without
 	// --reorder leaves it unspecified, which sorts in legacy order unless
 	// the kustomization has sortOptions.
@@ -160,12 +159,37 @@ func runKustomize(fsys *repoFS, dir string) (resmap.ResMap, error) {
 	kopts.Reorder = krusty.ReorderOptionUnspecified
 	m, err := krusty.MakeKustomizer(kopts).Run(fsys, dir)
 	if err != nil {
-		if fsys.refusal != nil {
-			return nil, fsys.refusal
+		if refusal := fsys.Refusal(); refusal != nil {
+			return nil, refusal
 		}
-		return nil, fsys.scrub(err)
+		return nil, fsys.Scrub(err)
 	}
 	return m, nil
+}
+
+// readFS is the repository as a render reads it: through repofs, noting
+// on the way content that rules out the images fast path (images.go).
+type readFS struct {
+	*repofs.FS
+	// unusual is set when a file read rules out the images fast path.
+	unusual bool
+}
+
+func newReadFS(root, prefix string, limits repofs.Limits) (*readFS, error) {
+	fsys, err := repofs.New(root, prefix, limits)
+	if err != nil {
+		return nil, err
+	}
+	return &readFS{FS: fsys}, nil
+}
+
+// ReadFile is repofs's, observing what it returns.
+func (f *readFS) ReadFile(path string) ([]byte, error) {
+	data, err := f.FS.ReadFile(path)
+	if err == nil {
+		f.observe(data)
+	}
+	return data, err
 }
 
 // KustomizeVersion is the kustomize release whose output Render matches.
@@ -189,20 +213,4 @@ func origins(m resmap.ResMap, dir string) []string {
 		}
 	}
 	return files
-}
-
-// scrub rewrites absolute paths under the root as repository paths, so that
-// no message shows where the sidecar unpacked the repository.
-func (f *repoFS) scrub(err error) error {
-	msg := err.Error()
-	prefix, root := "", "."
-	if f.prefix != "" {
-		prefix, root = f.prefix+"/", f.prefix
-	}
-	scrubbed := strings.ReplaceAll(msg, f.root+string(filepath.Separator), prefix)
-	scrubbed = strings.ReplaceAll(scrubbed, f.root, root)
-	if scrubbed == msg {
-		return err
-	}
-	return redact.Reword(err, scrubbed)
 }

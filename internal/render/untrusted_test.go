@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/digestpin/digestpin/internal/repofs"
 	"github.com/digestpin/digestpin/internal/testutil"
 )
 
@@ -185,8 +186,8 @@ func TestNothingOutsideTheRootIsRead(t *testing.T) {
 				}
 			}
 			_, err := Render(Options{Root: root, Dir: tt.dir})
-			if !errors.Is(err, ErrOutsideRoot) && !strings.Contains(err.Error(), "outside the repository") {
-				t.Fatalf("Render error = %v, want ErrOutsideRoot", err)
+			if !errors.Is(err, repofs.ErrOutsideRoot) && !strings.Contains(err.Error(), "outside the repository") {
+				t.Fatalf("Render error = %v, want repofs.ErrOutsideRoot", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q\ndoes not contain %q", err, tt.want)

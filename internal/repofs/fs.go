@@ -1,9 +1,17 @@
-package render
+// Package repofs is the filesystem a render reads a repository through:
+// the repository root on disk, read-only, confined to the root through
+// ".." and symlinks, with every file measured against the input limits
+// (size, total size, YAML alias expansion and nesting) before the reader
+// gets its bytes, and with in-memory replacements for files that a render
+// changes. It guarantees that nothing outside the root is read, nothing is
+// written, and no message shows where the repository was unpacked.
+package repofs
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +19,8 @@ import (
 	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/digestpin/digestpin/internal/redact"
 )
 
 // ErrOutsideRoot is matched by every *OutsideError.
@@ -19,8 +29,8 @@ var ErrOutsideRoot = errors.New("outside the repository")
 // OutsideError is a path that is, or resolves through a symlink to, a place
 // outside the root.
 type OutsideError struct {
-	// Path is the path as written, as a repository path (see
-	// Options.PathPrefix).
+	// Path is the path as written, as a repository path (see New's
+	// prefix).
 	Path string
 	// Symlink is true when Path lies inside but a symlink leads out.
 	Symlink bool
@@ -44,37 +54,43 @@ func (e *OutsideError) Is(target error) bool { return target == ErrOutsideRoot }
 
 var errReadOnly = errors.New("the repository is read-only while rendering")
 
-// repoFS is the only filesystem kustomize sees while rendering: the
+// FS is the only filesystem kustomize sees while rendering: the
 // repository root on disk, read-only, confined to the root through ".."
 // and symlinks, with every file checked against the input limits before
 // kustomize parses it, and with in-memory replacements for files that
-// parameters change.
-type repoFS struct {
+// parameters change. It implements kyaml's filesys.FileSystem.
+type FS struct {
 	disk    filesys.FileSystem
 	root    string // absolute, symlinks resolved
 	prefix  string // the root's path in the repository, for messages
 	overlay map[string][]byte
 	limits  *budget
 	// refusal is the first read this filesystem refused. kustomize
-	// flattens the errors it gets into strings; Render returns this one
-	// instead, whole.
+	// flattens the errors it gets into strings; Refusal returns this one,
+	// whole.
 	refusal error
-	// unusual is set when a file read rules out the images fast path
-	// (images.go).
-	unusual bool
 	// realDirs holds directories' real paths by absolute path
 	// (evalCached).
 	realDirs sync.Map
 }
 
-func (f *repoFS) refuse(err error) error {
+func (f *FS) refuse(err error) error {
 	if f.refusal == nil {
 		f.refusal = err
 	}
 	return err
 }
 
-func newRepoFS(root, prefix string, limits Limits) (*repoFS, error) {
+// Refusal returns the first read this filesystem refused (an
+// *OutsideError, or an error wrapping ErrInputTooLarge), or nil. Readers
+// like kustomize flatten the errors they get into strings; this one is
+// whole.
+func (f *FS) Refusal() error { return f.refusal }
+
+// New returns the filesystem of the repository at root, whose path in the
+// repository is prefix ("" when root is the repository itself), reading
+// within limits.
+func New(root, prefix string, limits Limits) (*FS, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("repository root: %w", err)
@@ -83,7 +99,7 @@ func newRepoFS(root, prefix string, limits Limits) (*repoFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository root: %w", err)
 	}
-	return &repoFS{
+	return &FS{
 		disk:    filesys.MakeFsOnDisk(),
 		root:    real,
 		prefix:  path.Clean("/" + filepath.ToSlash(prefix))[1:],
@@ -92,9 +108,47 @@ func newRepoFS(root, prefix string, limits Limits) (*repoFS, error) {
 	}, nil
 }
 
-// rel writes a path as the repository sees it, so that messages never show
+// Root is the repository root's absolute, real path.
+func (f *FS) Root() string { return f.root }
+
+// Replace makes reads of the file at the real path real return data: a
+// file the render changes in memory. A replaced file is measured against
+// the limits as it is read, like any other.
+func (f *FS) Replace(real string, data []byte) { f.overlay[real] = data }
+
+// Replacement returns what Replace put at real, if anything.
+func (f *FS) Replacement(real string) ([]byte, bool) {
+	data, ok := f.overlay[real]
+	return data, ok
+}
+
+// BytesRead is how many bytes the reads so far counted against
+// MaxTotalBytes.
+func (f *FS) BytesRead() int64 {
+	f.limits.mu.Lock()
+	defer f.limits.mu.Unlock()
+	return f.limits.read
+}
+
+// Again returns a filesystem over the same root with the same
+// replacements, whose reads count against the limits from read bytes on
+// (what BytesRead said before a run that is done again), and that has
+// refused nothing yet.
+func (f *FS) Again(read int64) *FS {
+	g := &FS{
+		disk:    f.disk,
+		root:    f.root,
+		prefix:  f.prefix,
+		overlay: maps.Clone(f.overlay),
+		limits:  newBudget(f.limits.limits),
+	}
+	g.limits.read = read
+	return g
+}
+
+// Rel writes a path as the repository sees it, so that messages never show
 // the sidecar's temporary directories.
-func (f *repoFS) rel(p string) string {
+func (f *FS) Rel(p string) string {
 	r, err := filepath.Rel(f.root, p)
 	if err != nil {
 		return filepath.Base(p)
@@ -102,10 +156,10 @@ func (f *repoFS) rel(p string) string {
 	return path.Join(f.prefix, filepath.ToSlash(r))
 }
 
-// resolve returns the real path of path, which must stay inside the root.
+// Resolve returns the real path of path, which must stay inside the root.
 // A path that does not exist yet is resolved through its deepest existing
 // ancestor, so a dangling symlink cannot point outside either.
-func (f *repoFS) resolve(p string) (string, error) {
+func (f *FS) Resolve(p string) (string, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return "", err
@@ -115,9 +169,9 @@ func (f *repoFS) resolve(p string) (string, error) {
 		return "", err
 	}
 	if !f.inside(real) {
-		target := f.rel(real)
+		target := f.Rel(real)
 		return "", &OutsideError{
-			Path:    f.rel(abs),
+			Path:    f.Rel(abs),
 			Symlink: f.inside(filepath.Clean(abs)),
 			Escapes: target == ".." || strings.HasPrefix(target, "../"),
 		}
@@ -125,7 +179,7 @@ func (f *repoFS) resolve(p string) (string, error) {
 	return real, nil
 }
 
-func (f *repoFS) inside(p string) bool {
+func (f *FS) inside(p string) bool {
 	return p == f.root || strings.HasPrefix(p, f.root+string(filepath.Separator))
 }
 
@@ -137,7 +191,7 @@ func (f *repoFS) inside(p string) bool {
 // directory's real path does not change while it is rendered: the tree is
 // the checkout Argo CD unpacked for this one request, and the render only
 // reads it.
-func (f *repoFS) evalCached(abs string) (string, error) {
+func (f *FS) evalCached(abs string) (string, error) {
 	dir, base := filepath.Dir(abs), filepath.Base(abs)
 	if dir == abs {
 		return evalExisting(abs)
@@ -180,30 +234,28 @@ func evalExisting(abs string) (string, error) {
 	return filepath.Join(realParent, filepath.Base(abs)), nil
 }
 
-func (f *repoFS) ReadFile(path string) ([]byte, error) {
-	real, err := f.resolve(path)
+func (f *FS) ReadFile(path string) ([]byte, error) {
+	real, err := f.Resolve(path)
 	if err != nil {
 		return nil, f.refuse(err)
 	}
 	if data, ok := f.overlay[real]; ok {
-		f.observe(data)
 		return data, nil
 	}
 	info, err := os.Stat(real)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
+		return nil, fmt.Errorf("reading %q: %w", f.Rel(real), unwrapPathError(err))
 	}
-	if err := f.limits.admitSize(f.rel(real), info.Size()); err != nil {
+	if err := f.limits.admitSize(f.Rel(real), info.Size()); err != nil {
 		return nil, f.refuse(err)
 	}
 	data, err := os.ReadFile(real)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", f.rel(real), unwrapPathError(err))
+		return nil, fmt.Errorf("reading %q: %w", f.Rel(real), unwrapPathError(err))
 	}
-	if err := f.limits.admitYAML(f.rel(real), data); err != nil {
+	if err := f.limits.admitYAML(f.Rel(real), data); err != nil {
 		return nil, f.refuse(err)
 	}
-	f.observe(data)
 	return data, nil
 }
 
@@ -216,8 +268,8 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-func (f *repoFS) Exists(path string) bool {
-	real, err := f.resolve(path)
+func (f *FS) Exists(path string) bool {
+	real, err := f.Resolve(path)
 	if err != nil {
 		return false
 	}
@@ -227,13 +279,13 @@ func (f *repoFS) Exists(path string) bool {
 	return f.disk.Exists(real)
 }
 
-func (f *repoFS) IsDir(path string) bool {
-	real, err := f.resolve(path)
+func (f *FS) IsDir(path string) bool {
+	real, err := f.Resolve(path)
 	return err == nil && f.disk.IsDir(real)
 }
 
-func (f *repoFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
-	if _, err := f.resolve(path); err != nil {
+func (f *FS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
+	if _, err := f.Resolve(path); err != nil {
 		return "", "", f.refuse(err)
 	}
 	dir, file, err := f.disk.CleanedAbs(path)
@@ -243,44 +295,61 @@ func (f *repoFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
 	return dir, file, nil
 }
 
-func (f *repoFS) ReadDir(path string) ([]string, error) {
-	real, err := f.resolve(path)
+func (f *FS) ReadDir(path string) ([]string, error) {
+	real, err := f.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
 	return f.disk.ReadDir(real)
 }
 
-func (f *repoFS) Glob(pattern string) ([]string, error) {
+func (f *FS) Glob(pattern string) ([]string, error) {
 	matches, err := f.disk.Glob(pattern)
 	if err != nil {
 		return nil, err
 	}
 	inside := matches[:0]
 	for _, m := range matches {
-		if _, err := f.resolve(m); err == nil {
+		if _, err := f.Resolve(m); err == nil {
 			inside = append(inside, m)
 		}
 	}
 	return inside, nil
 }
 
-func (f *repoFS) Walk(path string, walkFn filepath.WalkFunc) error {
-	if _, err := f.resolve(path); err != nil {
+func (f *FS) Walk(path string, walkFn filepath.WalkFunc) error {
+	if _, err := f.Resolve(path); err != nil {
 		return err
 	}
 	return f.disk.Walk(path, walkFn)
 }
 
-func (f *repoFS) Open(p string) (filesys.File, error) {
-	if _, err := f.resolve(p); err != nil {
+func (f *FS) Open(p string) (filesys.File, error) {
+	if _, err := f.Resolve(p); err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("opening %q: %w", f.rel(p), errReadOnly)
+	return nil, fmt.Errorf("opening %q: %w", f.Rel(p), errReadOnly)
 }
 
-func (f *repoFS) Create(path string) (filesys.File, error) { return nil, errReadOnly }
-func (f *repoFS) Mkdir(path string) error                  { return errReadOnly }
-func (f *repoFS) MkdirAll(path string) error               { return errReadOnly }
-func (f *repoFS) RemoveAll(path string) error              { return errReadOnly }
-func (f *repoFS) WriteFile(path string, data []byte) error { return errReadOnly }
+func (f *FS) Create(path string) (filesys.File, error) { return nil, errReadOnly }
+func (f *FS) Mkdir(path string) error                  { return errReadOnly }
+func (f *FS) MkdirAll(path string) error               { return errReadOnly }
+func (f *FS) RemoveAll(path string) error              { return errReadOnly }
+func (f *FS) WriteFile(path string, data []byte) error { return errReadOnly }
+
+// Scrub rewrites absolute paths under the root in err's message as
+// repository paths, so that no message shows where the sidecar unpacked
+// the repository. The result wraps err.
+func (f *FS) Scrub(err error) error {
+	msg := err.Error()
+	prefix, root := "", "."
+	if f.prefix != "" {
+		prefix, root = f.prefix+"/", f.prefix
+	}
+	scrubbed := strings.ReplaceAll(msg, f.root+string(filepath.Separator), prefix)
+	scrubbed = strings.ReplaceAll(scrubbed, f.root, root)
+	if scrubbed == msg {
+		return err
+	}
+	return redact.Reword(err, scrubbed)
+}
