@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -67,6 +68,8 @@ type failure struct {
 	status    string // "HTTP 503 Service Unavailable"
 	hint      string // what the user can do about it
 	cause     error
+	// retryAfter is what the registry asked to wait before trying again.
+	retryAfter time.Duration
 }
 
 func (r *resolver) classify(err error, attemptTimedOut bool) failure {
@@ -148,6 +151,9 @@ func (r *resolver) notFound(terr *transport.Error) failure {
 		path = terr.Request.URL.Path
 	}
 	switch {
+	case path == r.tagsPath():
+		return failure{kind: ErrNotFound, detail: fmt.Sprintf(
+			"repository %q does not exist (or is not visible with the credentials used)", r.repository())}
 	case path == r.manifestPath() && r.byDigest():
 		return failure{kind: ErrNotFound, detail: fmt.Sprintf(
 			"digest %s does not exist in repository %q", r.digest, r.repository())}
@@ -203,17 +209,20 @@ func (r *resolver) finalError(f failure, attempts int) error {
 	if f.transient {
 		note = ", gave up after " + plural(attempts, "attempt")
 	}
-	return fmt.Errorf("resolving %q: %w", r.shown, r.describe(f, note))
+	if f.retryAfter > maxRetryAfter {
+		note += fmt.Sprintf(" because it asked to wait %s (Retry-After), longer than the %s digestpin waits", f.retryAfter, maxRetryAfter)
+	}
+	return fmt.Errorf("%s %q: %w", r.verb, r.shown, r.describe(f, note))
 }
 
 // canceled is the error Resolve returns when ctx ends; last is the failure
 // that was waiting to be retried, if any.
 func (r *resolver) canceled(ctx context.Context, last *failure, attempts int) error {
 	if last == nil {
-		return fmt.Errorf("resolving %q: %w", r.shown, context.Cause(ctx))
+		return fmt.Errorf("%s %q: %w", r.verb, r.shown, context.Cause(ctx))
 	}
-	return fmt.Errorf("resolving %q: %w; stopped retrying after %s: %w",
-		r.shown, r.describe(*last, ""), plural(attempts, "attempt"), context.Cause(ctx))
+	return fmt.Errorf("%s %q: %w; stopped retrying after %s: %w",
+		r.verb, r.shown, r.describe(*last, ""), plural(attempts, "attempt"), context.Cause(ctx))
 }
 
 func (r *resolver) describe(f failure, note string) error {

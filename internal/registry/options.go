@@ -21,6 +21,7 @@ type options struct {
 	retries   int
 	backoff   time.Duration
 	timeout   time.Duration
+	revision  bool
 
 	// sleep waits between attempts; tests replace it to act at that moment.
 	sleep func(context.Context, time.Duration) error
@@ -34,6 +35,10 @@ const (
 	// maxBackoff keeps a generous retry budget from turning into minutes of
 	// silence in a CI log.
 	maxBackoff = 10 * time.Second
+
+	// maxRetryAfter is the longest Retry-After digestpin waits for; a
+	// registry asking for more fails the call at once, saying so.
+	maxRetryAfter = time.Minute
 )
 
 func makeOptions(opts []Option) options {
@@ -43,6 +48,7 @@ func makeOptions(opts []Option) options {
 		retries:   defaultRetries,
 		backoff:   defaultBackoff,
 		timeout:   defaultTimeout,
+		revision:  true,
 		sleep:     retry.Sleep,
 	}
 	for _, opt := range opts {
@@ -88,7 +94,9 @@ func WithTransport(t http.RoundTripper) Option {
 // WithRetries sets how many times a transient failure (HTTP 429 or 5xx, a
 // timeout, a refused or reset connection) is retried; n = 0 disables
 // retrying. Authentication failures, missing images and digest mismatches
-// are never retried.
+// are never retried. A registry that answers with a Retry-After header is
+// given at least that long before the next attempt, up to a minute; one
+// that asks for longer is not retried.
 //
 // The default is 3, so at most 4 attempts.
 func WithRetries(n int) Option {
@@ -113,4 +121,13 @@ func WithBackoff(initial time.Duration) Option {
 // The default is 30s.
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = max(d, 0) }
+}
+
+// WithRevision sets whether Resolve reads the image's source revision
+// label (Image.Revision), which costs a request for the image config. Turn
+// it off when the revision is not checked.
+//
+// The default is true.
+func WithRevision(read bool) Option {
+	return func(o *options) { o.revision = read }
 }

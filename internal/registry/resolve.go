@@ -3,9 +3,12 @@
 //
 // Resolve hashes the manifest bytes itself instead of trusting the registry's
 // Docker-Content-Digest header, reads the image's source revision label, and
-// retries only failures that can go away on their own. Its errors name the
-// image and match one of the Err* sentinels with errors.Is when the cause is
-// known; they never contain credentials.
+// retries only failures that can go away on their own, waiting as long as
+// the registry's Retry-After asks. A Client resolves many images with one
+// authentication handshake per registry, and lists a repository's tags
+// across all pages. Errors name the image and match one of the Err*
+// sentinels with errors.Is when the cause is known; they never contain
+// credentials.
 package registry
 
 import (
@@ -69,18 +72,48 @@ type Image struct {
 // and WithTimeout; ctx bounds the whole call, including waits between
 // attempts.
 func Resolve(ctx context.Context, ref string, opts ...Option) (Image, error) {
-	r, err := newResolver(ref, makeOptions(opts))
+	return NewClient(opts...).Resolve(ctx, ref)
+}
+
+// Client resolves references and lists tags with one set of options. The
+// registries' answers to the authentication handshake are shared between
+// its calls, so resolving hundreds of images costs one request each, not
+// two. A Client is safe for concurrent use.
+type Client struct {
+	o options
+}
+
+// NewClient returns a Client configured by opts, as Resolve is.
+func NewClient(opts ...Option) *Client {
+	o := makeOptions(opts)
+	o.transport = &pingCache{inner: &waitRecorder{inner: o.transport}}
+	return &Client{o: o}
+}
+
+// Resolve is the package's Resolve with the client's options.
+func (c *Client) Resolve(ctx context.Context, ref string) (Image, error) {
+	r, err := newResolver(ref, c.o)
 	if err != nil {
 		return Image{}, err
 	}
-	return r.resolve(ctx)
+	var img Image
+	err = r.run(ctx, func(ctx context.Context) error {
+		var err error
+		img, err = r.fetch(ctx)
+		return err
+	})
+	return img, err
 }
 
 type resolver struct {
 	input string // as given; never printed, it may carry credentials
 	shown string // input with credentials removed
-	ref   name.Reference
-	tag   string
+	// verb says what failed in messages: "resolving", "listing the tags of".
+	verb string
+	repo name.Repository
+	// ref is the reference resolved; nil when listing tags.
+	ref name.Reference
+	tag string
 	// digest is the requested digest, the zero Hash for tag references.
 	digest v1.Hash
 	o      options
@@ -99,7 +132,7 @@ func newResolver(input string, o options) (*resolver, error) {
 			err:  clean(err, input),
 		})
 	}
-	r := &resolver{input: input, shown: shown, ref: ref, o: o}
+	r := &resolver{input: input, shown: shown, verb: "resolving", repo: ref.Context(), ref: ref, o: o}
 	switch ref := ref.(type) {
 	case name.Tag:
 		r.tag = ref.TagStr()
@@ -122,44 +155,58 @@ func newResolver(input string, o options) (*resolver, error) {
 
 func (r *resolver) byDigest() bool { return r.digest != v1.Hash{} }
 
-func (r *resolver) host() string       { return r.ref.Context().RegistryStr() }
-func (r *resolver) repository() string { return r.ref.Context().Name() }
+func (r *resolver) host() string       { return r.repo.RegistryStr() }
+func (r *resolver) repository() string { return r.repo.Name() }
 
 func (r *resolver) manifestPath() string {
-	return "/v2/" + r.ref.Context().RepositoryStr() + "/manifests/" + r.ref.Identifier()
+	if r.ref == nil {
+		return ""
+	}
+	return "/v2/" + r.repo.RepositoryStr() + "/manifests/" + r.ref.Identifier()
 }
 
-func (r *resolver) resolve(ctx context.Context) (Image, error) {
+func (r *resolver) tagsPath() string { return "/v2/" + r.repo.RepositoryStr() + "/tags/list" }
+
+// run calls op until it succeeds, fails for good, or the retries are spent.
+// Between attempts it waits with backoff, and at least as long as the
+// registry asked with Retry-After; a registry that asks for longer than
+// maxRetryAfter is not waited for.
+func (r *resolver) run(ctx context.Context, op func(context.Context) error) error {
 	attempts := 1 + r.o.retries
 	for attempt := 1; ; attempt++ {
-		img, timedOut, err := r.attempt(ctx)
+		timedOut, retryAfter, err := r.attempt(ctx, op)
 		if err == nil {
-			return img, nil
+			return nil
 		}
 		if ctx.Err() != nil {
-			return Image{}, r.canceled(ctx, nil, attempt)
+			return r.canceled(ctx, nil, attempt)
 		}
 		f := r.classify(err, timedOut)
-		if !f.transient || attempt == attempts {
-			return Image{}, r.finalError(f, attempt)
+		if f.transient {
+			f.retryAfter = retryAfter
 		}
-		if err := r.o.sleep(ctx, r.delay(attempt)); err != nil {
-			return Image{}, r.canceled(ctx, &f, attempt)
+		if !f.transient || attempt == attempts || retryAfter > maxRetryAfter {
+			return r.finalError(f, attempt)
+		}
+		if err := r.o.sleep(ctx, max(r.delay(attempt), retryAfter)); err != nil {
+			return r.canceled(ctx, &f, attempt)
 		}
 	}
 }
 
 // attempt makes one try with its own time limit; timedOut reports that this
-// limit, not ctx, ended it.
-func (r *resolver) attempt(ctx context.Context) (img Image, timedOut bool, err error) {
+// limit, not ctx, ended it, and retryAfter what the registry's last
+// Retry-After header asked for, 0 when it sent none.
+func (r *resolver) attempt(ctx context.Context, op func(context.Context) error) (timedOut bool, retryAfter time.Duration, err error) {
 	actx := ctx
 	if r.o.timeout > 0 {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(ctx, r.o.timeout)
 		defer cancel()
 	}
-	img, err = r.fetch(actx)
-	return img, err != nil && actx.Err() != nil && ctx.Err() == nil, err
+	w := &wait{}
+	err = op(context.WithValue(actx, waitKey{}, w))
+	return err != nil && actx.Err() != nil && ctx.Err() == nil, w.get(), err
 }
 
 func (r *resolver) fetch(ctx context.Context) (Image, error) {
@@ -197,9 +244,11 @@ func (r *resolver) fetch(ctx context.Context) (Image, error) {
 		return Image{}, &digestMismatchError{identifier: r.ref.Identifier(), got: got, want: r.digest, claimedBy: "the requested digest"}
 	}
 
-	revision, err := revision(desc)
-	if err != nil {
-		return Image{}, err
+	var revision string
+	if r.o.revision {
+		if revision, err = readRevision(desc); err != nil {
+			return Image{}, err
+		}
 	}
 	return Image{
 		Reference:  r.input,
@@ -211,7 +260,7 @@ func (r *resolver) fetch(ctx context.Context) (Image, error) {
 	}, nil
 }
 
-func revision(desc *remote.Descriptor) (string, error) {
+func readRevision(desc *remote.Descriptor) (string, error) {
 	switch {
 	case desc.MediaType.IsImage():
 		img, err := desc.Image()
