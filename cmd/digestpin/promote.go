@@ -27,7 +27,9 @@ rebuilt on the new head and retried; with it, promote stops as superseded.
 An HTTPS token for git may be given in $DIGESTPIN_GIT_TOKEN.
 Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded.`,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "image", Usage: "image to pin: a tag (resolved now) or a digest reference (checked); repeatable, one commit for all"},
+			&cli.StringSliceFlag{Name: "image", Usage: "image to pin: a tag (resolved now), a digest reference (checked), or a repository whose tag --semver picks; repeatable, one commit for all"},
+			&cli.StringSliceFlag{Name: "semver", Usage: "pick the tag: the highest semantic version CONSTRAINT admits (~1.4, ^2, >=1.2 <2, 1.4.x); REPO=CONSTRAINT for one --image, CONSTRAINT for every --image without a tag"},
+			&cli.StringSliceFlag{Name: "tag-regex", Usage: "with --semver, consider only tags matching the regular expression; REPO=RE or RE, as --semver"},
 			&cli.StringFlag{Name: "path", Usage: "kustomization directory or YAML manifest, relative to the repository root"},
 			&cli.StringFlag{Name: "repo-dir", Value: ".", Usage: "clone of the config repository"},
 			&cli.StringFlag{Name: "branch", Usage: "branch to promote into (default: the clone's current branch)"},
@@ -44,8 +46,13 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("promote takes no arguments (got %q); use --image and --path", c.Args().First()), exitUsage)
 			}
+			rules, err := tagRules(c.StringSlice("semver"), c.StringSlice("tag-regex"), true)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
+			}
 			opts := promote.Options{
 				Images:         c.StringSlice("image"),
+				TagRules:       rules,
 				Path:           c.String("path"),
 				SourceRevision: c.String("source-revision"),
 				Registry:       []registry.Option{registry.WithInsecure(c.Bool("insecure-registry"))},
@@ -88,6 +95,7 @@ var promoteFlags = map[promote.Option]string{
 	promote.OptDryRun:         "--dry-run",
 	promote.OptNoPush:         "--no-push",
 	promote.OptMessage:        "--message",
+	promote.OptTagRules:       "--semver",
 }
 
 func promoteFlag(o promote.Option) string {
@@ -123,6 +131,7 @@ func report(r *promote.Result, o promote.Options) string {
 		pinned[i] = img.Pinned()
 	}
 	where := fmt.Sprintf("%s on %s/%s", o.Path, o.Remote, r.Branch)
+	choices(&b, r.Choices)
 	switch {
 	case r.AlreadyPinned:
 		fmt.Fprintf(&b, "already pinned in %s: %s; nothing to commit\n", where, strings.Join(pinned, ", "))

@@ -16,6 +16,7 @@ const (
 	OptDryRun         Option = "DryRun"
 	OptNoPush         Option = "NoPush"
 	OptMessage        Option = "Message"
+	OptTagRules       Option = "TagRules"
 )
 
 // phrase is a message whose Option arguments are spelled by the reader.

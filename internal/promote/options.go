@@ -20,6 +20,12 @@ type Options struct {
 	// org.opencontainers.image.revision label names another commit is
 	// refused.
 	SourceRevision string
+	// TagRules pick the tag of images given as a repository alone: the
+	// highest version the rule admits among the repository's tags. A rule
+	// naming a repository is for that image only, and the image must be
+	// given without a tag; a rule without one is for every image given
+	// without a tag.
+	TagRules []TagRule
 	// Registry options: insecure registries, keychain, transport, retries.
 	Registry []registry.Option
 	// Publish says how the change reaches the branch.

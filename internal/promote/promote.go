@@ -20,6 +20,8 @@ import (
 // Result says what Promote did.
 type Result struct {
 	Images []Image
+	// Choices are the tags TagRules picked, in the order of Images.
+	Choices []Choice
 	Outcome
 }
 
@@ -36,7 +38,7 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 	}
 	// Every image resolves before Git is touched: a registry failure
 	// leaves nothing to undo.
-	images, err := resolveAll(ctx, opts)
+	images, choices, err := resolveAll(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +58,7 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Images: images, Outcome: *outcome}, nil
+	return &Result{Images: images, Choices: choices, Outcome: *outcome}, nil
 }
 
 func validate(o Options) error {
@@ -96,25 +98,52 @@ func isHex(s string, minLen, maxLen int) bool {
 
 func isControl(r rune) bool { return unicode.IsControl(r) }
 
-// resolveAll resolves every image and checks the source revision.
-func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
+// resolveAll picks the tags TagRules ask for, resolves every image and
+// checks the source revision.
+func resolveAll(ctx context.Context, opts Options) ([]Image, []Choice, error) {
+	rules, err := NewRules(opts.TagRules)
+	if err != nil {
+		return nil, nil, err
+	}
+	var repos []string
+	for _, ref := range opts.Images {
+		repo, _ := splitReference(ref)
+		repos = append(repos, repo)
+	}
+	if unused := rules.Unused(repos, opts.TagRules); len(unused) > 0 {
+		return nil, nil, usageError("%s: the rule for %s matches no %s", OptTagRules, unused[0].Repository, OptImages)
+	}
+	client := registry.NewClient(opts.Registry...)
 	var images []Image
+	var choices []Choice
 	seen := map[string]bool{}
 	for _, ref := range opts.Images {
 		repo, tag := splitReference(ref)
 		if seen[repo] {
-			return nil, usageError("%s %s is given twice", OptImages, repo)
+			return nil, nil, usageError("%s %s is given twice", OptImages, repo)
 		}
 		seen[repo] = true
-		resolved, err := registry.Resolve(ctx, ref, opts.Registry...)
+		if rule, ok := rules.For(repo); ok && (rule.Repository != "" || !strings.ContainsAny(ref[len(repo):], ":@")) {
+			if ref != repo {
+				return nil, nil, usageError("%s %s names a tag or digest, but %s picks its tag by version (%s); give the repository alone", OptImages, ref, OptTagRules, rule.Constraint)
+			}
+			choice, err := ChooseTag(ctx, client, repo, rule)
+			if err != nil {
+				return nil, nil, err
+			}
+			choices = append(choices, choice)
+			tag = choice.Tag
+			ref = repo + ":" + tag
+		}
+		resolved, err := client.Resolve(ctx, ref)
 		if err != nil {
 			if errors.Is(err, registry.ErrInvalidReference) {
-				return nil, usageError("%w", err)
+				return nil, nil, usageError("%w", err)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		if opts.SourceRevision != "" && resolved.Revision != "" && !sameCommit(resolved.Revision, opts.SourceRevision) {
-			return nil, &RevisionError{
+			return nil, nil, &RevisionError{
 				phrase:   phrase{"image %s was built from revision %s (label org.opencontainers.image.revision), not from %s %s: refusing to pin an artifact of another commit", []any{ref, untrusted.Text(resolved.Revision), OptSourceRevision, opts.SourceRevision}},
 				Image:    ref,
 				Revision: resolved.Revision,
@@ -122,7 +151,7 @@ func resolveAll(ctx context.Context, opts Options) ([]Image, error) {
 		}
 		images = append(images, Image{Reference: ref, Repository: repo, Tag: tag, Digest: resolved.Digest})
 	}
-	return images, nil
+	return images, choices, nil
 }
 
 // splitReference returns the repository and tag as written: the tag is what
