@@ -10,10 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // CommandError describes a git process that failed. Args and Stderr are
-// redacted. Err is the underlying cause: an *exec.ExitError, the context's
+// redacted and escaped (package untrusted): git's messages quote what the
+// remote and the repository say, which must not forge lines of output, so
+// Stderr's lines are joined by an escaped "\n". Err is the underlying cause: an *exec.ExitError, the context's
 // error when the context ended, or an error starting the process.
 type CommandError struct {
 	Args     []string // arguments after "git"
@@ -180,9 +184,20 @@ func (r *Repo) run(ctx context.Context, o runOpts, args ...string) ([]byte, erro
 	}
 	redArgs := make([]string, len(args))
 	for i, a := range args {
-		redArgs[i] = r.red.redact(a)
+		redArgs[i] = untrusted.Text(r.red.redact(a))
 	}
-	return stdout.Bytes(), &CommandError{Args: redArgs, ExitCode: code, Stderr: errText, Err: err}
+	return stdout.Bytes(), &CommandError{Args: redArgs, ExitCode: code, Stderr: oneLine(errText), Err: err}
+}
+
+// oneLine escapes s, dropping blank lines first.
+func oneLine(s string) string {
+	var lines []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimRight(line, "\r\n"); strings.TrimSpace(line) != "" {
+			lines = append(lines, line)
+		}
+	}
+	return untrusted.Text(strings.Join(lines, "\n"))
 }
 
 // dropHints removes git's "hint:" lines: advice for people at a terminal

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/digestpin/digestpin/internal/redact"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // Sentinel errors; test for them with errors.Is.
@@ -39,6 +40,11 @@ var (
 
 	// ErrRemoteBranchNotFound means the remote has no such branch.
 	ErrRemoteBranchNotFound = errors.New("remote branch not found")
+
+	// ErrTrackingRefBusy means another git process in the same clone (a
+	// concurrent promote, say) was updating the remote-tracking branch
+	// while Fetch tried to; nothing is wrong, and fetching again succeeds.
+	ErrTrackingRefBusy = errors.New("another git process in this clone was updating the remote-tracking branch")
 
 	// ErrDetachedHEAD means the clone has no current branch, as is usual in
 	// CI checkouts of pull requests or tags.
@@ -182,9 +188,9 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // wrap prefixes an error with the operation and its inputs. Its message is
 // redacted as a whole because the inputs (a remote given as a URL, say) may
-// carry credentials too.
+// carry credentials too, and escaped as a whole so that it is one line.
 func (r *Repo) wrap(err error, format string, args ...any) error {
-	return redact.Reword(err, r.red.redact(fmt.Sprintf(format, args...)+": "+err.Error()))
+	return redact.Reword(err, untrusted.Text(r.red.redact(fmt.Sprintf(format, args...)+": "+err.Error())))
 }
 
 // quoteRef formats remote/branch for messages.
