@@ -2,7 +2,9 @@ package git
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,7 +16,14 @@ import (
 // object name of the fetched head. Tags, submodules and other branches are
 // not fetched and no local branch is updated. Shallow clones stay shallow:
 // only the head commit is fetched into them. When the remote has no such
-// branch the error wraps ErrRemoteBranchNotFound.
+// branch the error wraps ErrRemoteBranchNotFound; when another process in
+// the clone held the remote-tracking branch's lock, ErrTrackingRefBusy.
+//
+// The head returned is the one this fetch received, even when concurrent
+// fetches in the same clone leave the remote-tracking branch at another
+// fetch's answer: it is also written to a ref of its own, read back and
+// deleted. Fetch does not start git's automatic maintenance, which would
+// pack refs under the feet of concurrent fetches.
 func (r *Repo) Fetch(ctx context.Context, remote, branch string) (string, error) {
 	fail := func(err error) (string, error) { return "", r.wrap(err, "fetching %s", quoteRef(remote, branch)) }
 	if err := checkRemote(remote); err != nil {
@@ -42,21 +51,41 @@ func (r *Repo) Fetch(ctx context.Context, remote, branch string) (string, error)
 		// boundary, or all of history after a force push.
 		args = append(args, "--depth=1")
 	}
+	own, err := ownRef()
+	if err != nil {
+		return fail(err)
+	}
+	// Deleted whatever happens: git updates the refs of a refspec list one
+	// by one, so it may exist even when the fetch failed.
+	defer r.run(context.WithoutCancel(ctx), runOpts{}, "update-ref", "-d", own)
 	// "+" lets the remote-tracking branch follow a remote that was force
 	// pushed; it does not touch local branches.
-	args = append(args, remote, "+refs/heads/"+branch+":"+tracking)
+	src := "+refs/heads/" + branch
+	args = append(args, "--no-auto-maintenance", remote, src+":"+tracking, src+":"+own)
 	var stderr string
 	if _, err := r.run(ctx, runOpts{env: env, stderr: &stderr}, args...); err != nil {
-		if strings.Contains(stderr, "couldn't find remote ref") {
+		switch {
+		case strings.Contains(stderr, "couldn't find remote ref"):
 			err = fmt.Errorf("%w: %w", ErrRemoteBranchNotFound, err)
+		case strings.Contains(stderr, "cannot lock ref '"+tracking+"'"):
+			err = fmt.Errorf("%w: %w", ErrTrackingRefBusy, err)
 		}
 		return fail(err)
 	}
-	head, err := r.resolve(ctx, tracking, "commit")
+	head, err := r.resolve(ctx, own, "commit")
 	if err != nil {
 		return fail(err)
 	}
 	return head, nil
+}
+
+// ownRef names a ref no other process uses, for one fetch's answer.
+func ownRef() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return "refs/digestpin/fetch/" + hex.EncodeToString(b[:]), nil
 }
 
 // Push updates refs/heads/<branch> on remote (a configured remote name or a

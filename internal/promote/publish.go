@@ -101,7 +101,7 @@ func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) 
 	out := &Outcome{Branch: s.Branch}
 	for attempt := 1; ; attempt++ {
 		out.Attempts = attempt
-		head, err := s.Repo.Fetch(ctx, o.Remote, s.Branch)
+		head, err := s.fetch(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +142,7 @@ func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) 
 			return nil, err
 		}
 		if o.ExpectHead != "" {
-			moved, ferr := s.Repo.Fetch(ctx, o.Remote, s.Branch)
+			moved, ferr := s.fetch(ctx)
 			if ferr != nil {
 				return nil, fmt.Errorf("%w; fetching again: %w", err, ferr)
 			}
@@ -155,6 +155,23 @@ func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) 
 		// Jittered, so that concurrent writers spread out.
 		if err := retry.Sleep(ctx, retry.Backoff(min(o.Backoff, maxBackoff), maxBackoff, attempt)); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// fetch fetches the branch, and fetches again, like a push that lost a
+// race, when another process in the clone (a concurrent promote) held the
+// remote-tracking branch's lock.
+func (s *Session) fetch(ctx context.Context) (string, error) {
+	o := s.opts
+	for attempt := 1; ; attempt++ {
+		head, err := s.Repo.Fetch(ctx, o.Remote, s.Branch)
+		if err == nil || !errors.Is(err, git.ErrTrackingRefBusy) || attempt == o.Attempts {
+			return head, err
+		}
+		fmt.Fprintf(o.Out, "another git process in this clone was updating %s/%s; fetching again (attempt %d of %d)\n", o.Remote, s.Branch, attempt+1, o.Attempts)
+		if err := retry.Sleep(ctx, retry.Backoff(min(o.Backoff, maxBackoff), maxBackoff, attempt)); err != nil {
+			return "", err
 		}
 	}
 }
