@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // The kinds of failure; every *Error wraps exactly one. Test with errors.Is.
@@ -94,27 +93,16 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind}
 }
 
-// oneLine reduces untrusted text to one line of printable characters, so it
-// cannot forge lines of output or hide text with control sequences.
+// oneLine joins the lines of untrusted text with spaces. Messages print it
+// with %q, which escapes whatever else could forge output or recolour a
+// terminal.
 func oneLine(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
+	out := strings.Join(strings.Fields(s), " ")
 	const max = 500
-	if out := b.String(); len(out) > max {
-		return out[:max] + "…"
+	if len(out) > max {
+		return strings.ToValidUTF8(out[:max], "") + "…"
 	}
-	return b.String()
+	return out
 }
 
 // isRuleViolation reports whether GitHub's message refuses a change of a
