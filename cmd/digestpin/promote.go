@@ -26,7 +26,7 @@ exact head. Without --expect-head, a push that loses a race to another writer is
 rebuilt on the new head and retried; with it, promote stops as superseded.
 An HTTPS token for git may be given in $DIGESTPIN_GIT_TOKEN.
 Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "image", Usage: "image to pin: a tag (resolved now), a digest reference (checked), or a repository whose tag --semver picks; repeatable, one commit for all"},
 			&cli.StringSliceFlag{Name: "semver", Usage: "pick the tag: the highest semantic version CONSTRAINT admits (~1.4, ^2, >=1.2 <2, 1.4.x); REPO=CONSTRAINT for one --image, CONSTRAINT for every --image without a tag"},
 			&cli.StringSliceFlag{Name: "tag-regex", Usage: "with --semver, consider only tags matching the regular expression; REPO=RE or RE, as --semver"},
@@ -41,10 +41,19 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			&cli.StringFlag{Name: "message", Usage: "commit message, a Go template over .Images (.Reference .Repository .Tag .Digest), .Path, .Branch, .SourceRevision; trailers are always added"},
 			&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to the registry (localhost-style registries)"},
 			&cli.IntFlag{Name: "attempts", Value: 20, Usage: "how often to rebuild and retry a push that lost a race"},
-		},
+			&cli.StringFlag{Name: "output", Value: "text", Usage: "text, or json: one JSON object on stdout (also when superseded)"},
+		}, githubFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("promote takes no arguments (got %q); use --image and --path", c.Args().First()), exitUsage)
+			}
+			output := c.String("output")
+			if output != "text" && output != "json" {
+				return cli.Exit(fmt.Sprintf("--output %q: want text or json", output), exitUsage)
+			}
+			gh, err := githubOptions(c)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
 			}
 			rules, err := tagRules(c.StringSlice("semver"), c.StringSlice("tag-regex"), true)
 			if err != nil {
@@ -58,9 +67,19 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 				Registry:       []registry.Option{registry.WithInsecure(c.Bool("insecure-registry"))},
 				Publish:        publishOptions(c),
 			}
+			opts.Publish.GitHub = gh
 			result, err := promote.Promote(c.Context, opts)
+			var superseded *promote.SupersededError
+			if output == "json" && result != nil && (err == nil || errors.As(err, &superseded)) {
+				if werr := writeJSON(c.App.Writer, promoteRecord(result, opts, superseded != nil)); werr != nil {
+					return werr
+				}
+			}
 			if err != nil {
 				return promoteExit(err)
+			}
+			if output == "json" {
+				return nil
 			}
 			_, err = fmt.Fprint(c.App.Writer, report(result, opts))
 			return err
@@ -102,6 +121,9 @@ func promoteFlag(o promote.Option) string {
 	if flag, ok := promoteFlags[o]; ok {
 		return flag
 	}
+	if flag, ok := githubFlagNames[o]; ok {
+		return flag
+	}
 	return string(o)
 }
 
@@ -120,7 +142,7 @@ func promoteExit(err error) error {
 	case errors.As(err, &usage):
 		return cli.Exit(msg, exitUsage)
 	default:
-		return cli.Exit(msg, exitRefused)
+		return cli.Exit(msg+githubHint(err), exitRefused)
 	}
 }
 
@@ -142,9 +164,23 @@ func report(r *promote.Result, o promote.Options) string {
 		for _, p := range pinned {
 			fmt.Fprintf(&b, "pinned %s\n", p)
 		}
-		if r.Pushed {
+		switch pr := r.PullRequest; {
+		case pr != nil:
+			verb := "updated"
+			if pr.Created {
+				verb = "opened"
+			}
+			fmt.Fprintf(&b, "%s pull request #%d %s\n", verb, pr.Number, pr.URL)
+			fmt.Fprintf(&b, "committed %s on %s/%s for %s (on top of %s)\n", r.Commit, o.Remote, pr.Branch, where, r.Head)
+			switch {
+			case pr.AutoMerge:
+				fmt.Fprintf(&b, "auto-merge enabled (%s)\n", mergeMethod(o))
+			case pr.Merged:
+				fmt.Fprintf(&b, "merged pull request #%d (%s): nothing to wait for\n", pr.Number, mergeMethod(o))
+			}
+		case r.Pushed:
 			fmt.Fprintf(&b, "committed %s in %s (on top of %s)\n", r.Commit, where, r.Head)
-		} else {
+		default:
 			fmt.Fprintf(&b, "committed %s on local branch %s; not pushed\n", r.Commit, r.Branch)
 		}
 	}

@@ -269,6 +269,24 @@ func (s *Server) Tokens() []string {
 	return out
 }
 
+// Grant is what an installation token was issued for.
+type Grant struct {
+	App         int64
+	Repos       []string
+	Permissions github.Permissions
+}
+
+// Grants returns what every token issued so far may do, in no order.
+func (s *Server) Grants() []Grant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Grant
+	for _, t := range s.tokens {
+		out = append(out, Grant{App: t.installation.App.ID, Repos: slices.Clone(t.repos), Permissions: t.perms})
+	}
+	return out
+}
+
 // Requests returns "METHOD path" of every request so far (GraphQL requests
 // as "POST /api/graphql <mutation>").
 func (s *Server) Requests() []string {

@@ -61,6 +61,9 @@ type Publish struct {
 	// Backoff is the first wait between such attempts; it doubles up to
 	// 5 s, with jitter. Default 250 ms.
 	Backoff time.Duration
+	// GitHub, when set, authenticates as a GitHub App and can commit
+	// through GitHub's API and open pull requests.
+	GitHub *GitHub
 	// Out receives progress lines. Default io.Discard.
 	Out io.Writer
 }

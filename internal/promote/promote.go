@@ -25,7 +25,9 @@ type Result struct {
 	Outcome
 }
 
-// Promote pins opts.Images at opts.Path in the config repository.
+// Promote pins opts.Images at opts.Path in the config repository. With
+// a *SupersededError it also returns the result so far (the
+// images resolved and the head that superseded them).
 func Promote(ctx context.Context, opts Options) (*Result, error) {
 	if err := validate(opts); err != nil {
 		return nil, err
@@ -53,8 +55,14 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil || c == nil {
 			return nil, err
 		}
-		return &Change{Files: []FileChange{{Path: c.path, Before: c.before, After: c.after}}, Message: msg}, nil
+		return &Change{
+			Files: []FileChange{{Path: c.path, Before: c.before, After: c.after}}, Message: msg,
+			Topic: opts.Path, Title: prTitle(images, opts.Path), Summary: prSummary(images, opts.Path, session.Branch, opts.SourceRevision),
+		}, nil
 	})
+	if se := (*SupersededError)(nil); errors.As(err, &se) && outcome != nil {
+		return &Result{Images: images, Outcome: *outcome}, err
+	}
 	if err != nil {
 		return nil, err
 	}

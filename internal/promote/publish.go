@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/digestpin/digestpin/internal/git"
+	"github.com/digestpin/digestpin/internal/github"
 	"github.com/digestpin/digestpin/internal/retry"
 )
 
@@ -25,6 +26,7 @@ type Session struct {
 	Branch  string
 	opts    Publish
 	message *template.Template
+	hub     *hub // with GitHub
 }
 
 // FileChange is one edited file, by repository path.
@@ -38,6 +40,12 @@ type FileChange struct {
 type Change struct {
 	Files   []FileChange
 	Message string
+	// Topic is the path the change is about; it names the pull request
+	// branch (PullRequestBranch).
+	Topic string
+	// Title and Summary (Markdown) describe the change in a pull request;
+	// the diff is appended to the summary.
+	Title, Summary string
 }
 
 // Outcome says what publishing did.
@@ -54,6 +62,11 @@ type Outcome struct {
 	Attempts int
 	// Diff is the unified diff of the change; Message its commit message.
 	Diff, Message string
+	// Via is how the commit was made: "git" or "api".
+	Via string
+	// PullRequest is the pull request opened or updated, in pull request
+	// mode.
+	PullRequest *PullRequestResult
 }
 
 // Open checks p, opens the clone and settles the branch. Nothing is
@@ -77,7 +90,18 @@ func Open(ctx context.Context, p Publish) (*Session, error) {
 			return nil, usageError("%w", err)
 		}
 	}
-	return &Session{Repo: repo, Branch: branch, opts: p, message: tmpl}, nil
+	s := &Session{Repo: repo, Branch: branch, opts: p, message: tmpl}
+	if p.GitHub != nil {
+		var token string
+		if s.hub, token, err = connect(ctx, repo, p); err != nil {
+			return nil, err
+		}
+		// Git fetches (and in git mode pushes) with the installation token.
+		if s.Repo, err = git.Open(ctx, p.RepoDir, git.WithToken(token)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Message renders the commit message template over d, trailers appended.
@@ -95,7 +119,9 @@ type Builder func(ctx context.Context, head string) (*Change, error)
 // rebuilt on the new head and retried, up to Attempts times, unless
 // ExpectHead is set: then the branch moving is a *SupersededError. With DryRun
 // nothing is committed; with NoPush the commit only advances the local
-// branch.
+// branch. With GitHub, the commit may be made through the API or reach the
+// branch through a pull request (see GitHub). With an error wrapping
+// a *SupersededError, the outcome so far is returned too.
 func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) {
 	o := s.opts
 	out := &Outcome{Branch: s.Branch}
@@ -107,7 +133,7 @@ func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) 
 		}
 		out.Head = head
 		if o.ExpectHead != "" && !sameCommit(head, o.ExpectHead) {
-			return nil, superseded(s.Branch, o.ExpectHead, head)
+			return out, superseded(s.Branch, o.ExpectHead, head)
 		}
 		change, err := build(ctx, head)
 		if err != nil {
@@ -121,32 +147,21 @@ func (s *Session) Publish(ctx context.Context, build Builder) (*Outcome, error) 
 		if o.DryRun {
 			return out, nil
 		}
-		files := map[string][]byte{}
-		for _, f := range change.Files {
-			files[f.Path] = f.After
-		}
-		commit, err := s.Repo.Commit(ctx, head, files, change.Message)
-		if err != nil {
-			return nil, err
-		}
-		out.Commit = commit
-		if o.NoPush {
-			return out, s.Repo.Advance(ctx, s.Branch, commit)
-		}
-		err = s.Repo.Push(ctx, o.Remote, commit, s.Branch, head)
+		err = s.publish(ctx, head, change, out)
 		if err == nil {
-			out.Pushed = true
 			return out, nil
 		}
-		if !errors.Is(err, git.ErrPushRejected) {
+		if !lostRace(err) {
 			return nil, err
 		}
-		if o.ExpectHead != "" {
+		// A pull request branch moved by another writer is no sign that
+		// the base moved: the next attempt fetches the base and judges.
+		if o.ExpectHead != "" && !o.GitHub.prMode() {
 			moved, ferr := s.fetch(ctx)
 			if ferr != nil {
 				return nil, fmt.Errorf("%w; fetching again: %w", err, ferr)
 			}
-			return nil, superseded(s.Branch, head, moved)
+			return out, superseded(s.Branch, head, moved)
 		}
 		if attempt == o.Attempts {
 			return nil, fmt.Errorf("gave up after %d attempts, other writers kept moving %s/%s: %w", attempt, o.Remote, s.Branch, err)
@@ -176,7 +191,66 @@ func (s *Session) fetch(ctx context.Context) (string, error) {
 	}
 }
 
+// publish makes the change, built on head, visible: a commit pushed with
+// a lease, or (with GitHub) a commit through the API or a pull request. A
+// lost race is reported by an error for which lostRace is true; then
+// nothing was changed.
+func (s *Session) publish(ctx context.Context, head string, change *Change, out *Outcome) error {
+	o := s.opts
+	out.Via = "git"
+	if o.GitHub.viaAPI() {
+		out.Via = "api"
+	}
+	if s.hub != nil && o.GitHub.usesAPI() {
+		return s.hub.publish(ctx, s, head, change, out)
+	}
+	commit, err := s.Repo.Commit(ctx, head, change.files(), change.Message)
+	if err != nil {
+		return err
+	}
+	out.Commit = commit
+	if o.NoPush {
+		return s.Repo.Advance(ctx, s.Branch, commit)
+	}
+	if err := s.Repo.Push(ctx, o.Remote, commit, s.Branch, head); err != nil {
+		if !lostRace(err) && github.IsRuleViolationText(err.Error()) {
+			return &ruleError{err: err, hint: github.RuleViolationHint(s.Branch)}
+		}
+		return err
+	}
+	out.Pushed = true
+	return nil
+}
+
+func (c *Change) files() map[string][]byte {
+	files := map[string][]byte{}
+	for _, f := range c.Files {
+		files[f.Path] = f.After
+	}
+	return files
+}
+
+// lostRace reports whether err says another writer moved the branch.
+func lostRace(err error) bool {
+	return errors.Is(err, git.ErrPushRejected) || errors.Is(err, github.ErrStaleHead)
+}
+
+// ruleError is a push a branch rule refused; it wraps
+// github.ErrRuleViolation.
+type ruleError struct {
+	err  error
+	hint string
+}
+
+func (e *ruleError) Error() string   { return e.err.Error() + "; " + e.hint }
+func (e *ruleError) Unwrap() []error { return []error{e.err, github.ErrRuleViolation} }
+
 func (p Publish) validate() error {
+	if p.GitHub != nil {
+		if err := p.GitHub.validate(p); err != nil {
+			return err
+		}
+	}
 	if p.ExpectHead != "" && !isHex(p.ExpectHead, 7, 64) {
 		return usageError("%s %q is not a commit SHA (7 to 64 hex digits)", OptExpectHead, p.ExpectHead)
 	}
