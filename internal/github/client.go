@@ -13,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/digestpin/digestpin/internal/redact"
+	"github.com/digestpin/digestpin/internal/retry"
 )
 
 // Options configure a Client. The zero value talks to github.com.
@@ -66,7 +69,7 @@ func New(opts Options) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = retry.Sleep
 	}
 	maxWait := opts.MaxWait
 	if maxWait <= 0 {
@@ -88,13 +91,13 @@ func (c *Client) WithToken(token string) *Client {
 	return &cp
 }
 
+// redact removes the client's secrets and any URL userinfo from s.
 func (c *Client) redact(s string) string {
+	var rd redact.Secrets
 	for _, sec := range c.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "***")
-		}
+		rd.Add(sec, 1)
 	}
-	return s
+	return rd.Text(s)
 }
 
 // call is one API request.
@@ -184,7 +187,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			}
 			if cl.retryUnavailable && unavailable < 2 {
 				unavailable++
-				if err := c.sleep(ctx, time.Duration(unavailable)*time.Second); err != nil {
+				if err := c.sleep(ctx, retry.Backoff(time.Second, 4*time.Second, unavailable)); err != nil {
 					return err
 				}
 				continue
@@ -222,7 +225,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			if cl.retryUnavailable && unavailable < 2 {
 				unavailable++
-				if err := c.sleep(ctx, time.Duration(unavailable)*time.Second); err != nil {
+				if err := c.sleep(ctx, retry.Backoff(time.Second, 4*time.Second, unavailable)); err != nil {
 					return err
 				}
 				continue
@@ -338,18 +341,4 @@ func (b *waitBudget) remaining() time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.left
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -26,6 +26,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/digestpin/digestpin/internal/redact"
 )
 
 // DefaultAPIURL is the REST API of github.com.
@@ -146,15 +148,6 @@ func validName(s string) bool {
 
 // redactURL drops the userinfo of a URL for messages.
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	if i := strings.Index(s, "@"); i >= 0 && strings.Contains(s, "://") {
-		scheme, rest, _ := strings.Cut(s, "://")
-		if j := strings.LastIndex(rest, "@"); j >= 0 {
-			return scheme + "://***@" + rest[j+1:]
-		}
-	}
-	return s
+	var none redact.Secrets
+	return none.Text(s)
 }
