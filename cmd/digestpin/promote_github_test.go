@@ -560,7 +560,7 @@ func TestGitHubUsageErrors(t *testing.T) {
 		{[]string{"--github-app-id", "1"}, []string{envGitHubAppKey + "=-----BEGIN RSA PRIVATE KEY-----\nSECRETSECRET\n-----END RSA PRIVATE KEY-----\n"}, "the GitHub App private key is not a valid PKCS#1 RSA key\n"},
 		{[]string{"--github-app-id", "1", "--github-app-key", h.keyFile, "--github-api-url", "http://ghe.example.com"}, nil, "GitHub API URL \"http://ghe.example.com\": plain http:// is allowed for loopback hosts only; use https://\n"},
 		{[]string{"--github-app-id", "1", "--github-app-key", h.keyFile, "--github-api-url", "https://ghe.example.com"}, nil, "the remote is on " + strings.TrimPrefix(h.s.URL, "http://") + " but the GitHub API is on ghe.example.com: the installation token would go to another host\n"},
-		{[]string{"--github-app-id", "1", "--github-app-key", h.keyFile, "--pull-request", "--no-push"}, nil, "not pushing excludes commits through the API and pull requests\n"},
+		{[]string{"--github-app-id", "1", "--github-app-key", h.keyFile, "--pull-request", "--no-push"}, nil, "--no-push excludes --commit-via api and --pull-request\n"},
 		{[]string{"--output", "yaml"}, nil, "--output \"yaml\": want text or json\n"},
 	} {
 		r := digestpin(t, h.clone, promoteEnv(t, tt.env...), promoteArgs(reg, append(image, tt.args...)...)...)
