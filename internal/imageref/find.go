@@ -14,6 +14,10 @@ const (
 	Container          Slot = "container"
 	InitContainer      Slot = "init container"
 	EphemeralContainer Slot = "ephemeral container"
+	// Volume is an image volume (the Kubernetes ImageVolume source,
+	// volumes[].image.reference): the kubelet pulls it like a container's
+	// image.
+	Volume Slot = "volume"
 	// Field is an image field declared by a FieldSpec rather than found in
 	// a containers list.
 	Field Slot = "field"
@@ -66,7 +70,8 @@ func (f FieldSpec) String() string {
 type Use struct {
 	Image string
 	Slot  Slot
-	// Container is the container's name, "" for Field slots.
+	// Container is the container's name, or the volume's for a Volume
+	// slot; "" for Field slots.
 	Container string
 	// Path locates the field, e.g. "spec.template.spec.initContainers[0].image".
 	Path string
@@ -78,9 +83,10 @@ type Use struct {
 }
 
 // Find returns every image in obj: the image of each item of a containers,
-// initContainers or ephemeralContainers list at any depth, then every field
-// named by specs that match obj's kind. A field that is present but empty is
-// returned too, so policy can refuse it.
+// initContainers or ephemeralContainers list and the image.reference of each
+// item of a volumes list, at any depth, then every field named by specs
+// that match obj's kind. A field that is present but empty is returned too,
+// so policy can refuse it; so is an image volume without a reference.
 func Find(obj *yaml.Node, specs []FieldSpec) []Use {
 	if obj.Kind == yaml.DocumentNode && len(obj.Content) > 0 {
 		obj = obj.Content[0]
@@ -130,6 +136,24 @@ func walkContainers(n *yaml.Node, path string, uses *[]Use) {
 							Node:      image,
 						})
 					}
+				}
+			}
+			if key == "volumes" && value.Kind == yaml.SequenceNode {
+				for j, item := range value.Content {
+					source := deref(mapValue(deref(item), "image"))
+					if source == nil || source.Kind != yaml.MappingNode {
+						continue // not an image volume
+					}
+					use := Use{
+						Slot:      Volume,
+						Container: scalar(deref(mapValue(deref(item), "name"))),
+						Path:      fmt.Sprintf("%s[%d].image.reference", childPath, j),
+						Line:      source.Line,
+					}
+					if ref := deref(mapValue(source, "reference")); ref != nil {
+						use.Image, use.Line, use.Node = imageValue(ref), ref.Line, ref
+					}
+					*uses = append(*uses, use)
 				}
 			}
 			walkContainers(value, childPath, uses)

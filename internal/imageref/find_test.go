@@ -147,3 +147,54 @@ items:
 		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+func TestFindImageVolumesAtAnyDepth(t *testing.T) {
+	obj := parseNode(t, `
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: r}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: ghcr.io/acme/app:v1
+      volumes:
+      - name: config
+        configMap: {name: c}
+      - name: models
+        image:
+          reference: ghcr.io/acme/models:v3
+          pullPolicy: IfNotPresent
+      - name: aliased
+        image: {reference: &m ghcr.io/acme/more@sha256:`+hex64+`}
+      - name: no-reference
+        image: {pullPolicy: Always}
+      - name: scalar-image-is-not-an-image-volume
+        image: ghcr.io/acme/other:v1
+  workloads:
+  - volumes:
+    - name: deep
+      image: {reference: *m}
+`)
+	got := Find(obj, nil)
+	want := []Use{
+		{Image: "ghcr.io/acme/app:v1", Slot: Container, Container: "app", Path: "spec.template.spec.containers[0].image", Line: 10},
+		{Image: "ghcr.io/acme/models:v3", Slot: Volume, Container: "models", Path: "spec.template.spec.volumes[1].image.reference", Line: 16},
+		{Image: "ghcr.io/acme/more@sha256:" + hex64, Slot: Volume, Container: "aliased", Path: "spec.template.spec.volumes[2].image.reference", Line: 19},
+		{Image: "", Slot: Volume, Container: "no-reference", Path: "spec.template.spec.volumes[3].image.reference", Line: 21},
+		{Image: "ghcr.io/acme/more@sha256:" + hex64, Slot: Volume, Container: "deep", Path: "spec.workloads[0].volumes[0].image.reference", Line: 19},
+	}
+	if got[3].Node != nil {
+		t.Errorf("a volume without a reference has node %v", got[3].Node)
+	}
+	if got[2].Node != got[4].Node {
+		t.Error("the alias does not lead to the anchored node")
+	}
+	for i := range got {
+		got[i].Node = nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Find() =\n%+v\nwant\n%+v", got, want)
+	}
+}

@@ -62,14 +62,16 @@ func PinManifestImages(src []byte, repo string, pinned string) (out []byte, chan
 	return out, changed, matched, nil
 }
 
-// containerImages returns the image value of every container in docs, in
-// document order. An image written as an alias is its anchored node:
+// containerImages returns the image value of every container and image
+// volume in docs, in document order. An image written as an alias is its anchored node:
 // editing that once updates every alias.
 func containerImages(docs []*yaml.Node) []*yaml.Node {
 	var images []*yaml.Node
 	for _, d := range docs {
 		for _, use := range imageref.Find(d, nil) {
-			images = append(images, use.Node)
+			if use.Node != nil { // an image volume without a reference
+				images = append(images, use.Node)
+			}
 		}
 	}
 	return images
