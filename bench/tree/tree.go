@@ -23,6 +23,9 @@ type App struct {
 	AppPath string
 	// Services, Resources and Images describe its size.
 	Services, Resources, Images int
+	// Shared is the image the most objects run, the one Unpinned leaves
+	// without a digest.
+	Shared string
 }
 
 // Write writes the app under root.
@@ -51,14 +54,15 @@ func Digest(name string) string {
 
 const registry = "ghcr.io/acme"
 
-// SharedImage is the image every Deployment of Services(n) runs beside its
+// sharedImage is the image every Deployment of Services(n) runs beside its
 // own.
-const SharedImage = registry + "/envoy-proxy"
+const sharedImage = registry + "/envoy-proxy"
 
-// Unpinned returns the app with the images: entry of image left without
-// its digest, so that digestpin refuses it, in every object that runs it.
-// It panics when the app has no such entry.
-func (a App) Unpinned(image string) App {
+// Unpinned returns the app with the images: entry of its Shared image left
+// without its digest, so that digestpin refuses it, in every object that
+// runs it.
+func (a App) Unpinned() App {
+	image := a.Shared
 	files := make(map[string]string, len(a.Files))
 	for name, content := range a.Files {
 		files[name] = content
@@ -87,7 +91,7 @@ func (a App) Unpinned(image string) App {
 func Services(n int) App {
 	files := map[string]string{}
 	var resources []string
-	images := []string{SharedImage}
+	images := []string{sharedImage}
 	for i := 1; i <= n; i++ {
 		svc := fmt.Sprintf("svc-%03d", i)
 		dir := "apps/shop/base/" + svc
@@ -120,6 +124,7 @@ func Services(n int) App {
 		Services:  n,
 		Resources: 4 * n,
 		Images:    len(images),
+		Shared:    sharedImage,
 	}
 }
 
@@ -277,5 +282,5 @@ images:
   digest: ` + Digest("ghcr.io/acme/shop-web:v1.2") + `
 `,
 	}
-	return App{Name: "small app", Files: files, AppPath: "apps/shop/prod", Services: 1, Resources: 3, Images: 2}
+	return App{Name: "small app", Files: files, AppPath: "apps/shop/prod", Services: 1, Resources: 3, Images: 2, Shared: "ghcr.io/acme/shop-web"}
 }
