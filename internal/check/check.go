@@ -22,11 +22,12 @@ func Kustomization(opts render.Options, pol policy.Policy) ([]byte, error) {
 		return nil, err
 	}
 	if violations := judge(result, pol); len(violations) > 0 {
-		// Render again, tracking origins, only to say where each offender
-		// came from: the common, passing render stays a single plain run.
-		opts.TrackOrigins = true
-		if traced, err := render.Render(opts); err == nil {
-			violations = judge(traced, pol)
+		// Render once more, tracing origins, only to say where each
+		// offender came from: the common, passing render stays a single
+		// plain run, and a refusal costs one render more.
+		if origins, err := render.Origins(opts, result); err == nil {
+			result.Origins = origins
+			violations = judge(result, pol)
 		}
 		return nil, &policy.Refusal{Violations: violations, AppPath: opts.Dir, Allowed: pol.AllowedRegistries}
 	}
