@@ -89,3 +89,48 @@ func repository(ref string) (string, bool) {
 	}
 	return r.Name(), true
 }
+
+// PinImages rewrites image fields of a YAML stream by their exact value:
+// a field whose value is a key of pins becomes pins[value], quoted the way
+// it was. Image fields are those imageref.Find reports: the image of every
+// item of a containers, initContainers or ephemeralContainers list, and
+// the fields named by fields. Other fields, and image fields holding any
+// other value (another tag of the same repository, a reference already
+// pinned), are left alone. It returns how many fields changed; when none
+// did, src itself.
+func PinImages(src []byte, fields []imageref.FieldSpec, pins map[string]string) (out []byte, changed int, err error) {
+	for old, pinned := range pins {
+		if err := checkText("pinned image", pinned); err != nil {
+			return nil, 0, fmt.Errorf("manifest: image %s: %w", old, err)
+		}
+	}
+	e, err := newEditor(src)
+	if err != nil {
+		return nil, 0, fmt.Errorf("manifest: parse: %w", err)
+	}
+	edited := map[*yaml.Node]bool{}
+	for _, d := range e.docs {
+		for _, use := range imageref.Find(d, fields) {
+			image := use.Node
+			if image == nil || image.Kind != yaml.ScalarNode || edited[image] {
+				continue
+			}
+			pinned, ok := pins[image.Value]
+			if !ok {
+				continue
+			}
+			edited[image] = true
+			changed++
+			if err := e.setScalar(image, pinned); err != nil {
+				return nil, 0, fmt.Errorf("manifest: image %s: %w", image.Value, err)
+			}
+		}
+	}
+	if len(e.edits) == 0 {
+		return src, 0, nil
+	}
+	if out, err = e.result(); err != nil {
+		return nil, 0, fmt.Errorf("manifest: %w", err)
+	}
+	return out, changed, nil
+}

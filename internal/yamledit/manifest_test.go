@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/digestpin/digestpin/internal/imageref"
 )
 
 const pinnedApp = "ghcr.io/acme/app:v2@" + digestB
@@ -394,4 +396,98 @@ func FuzzPinManifestImages(f *testing.F) {
 			t.Fatalf("changed %d + matched %d, but %d images of the repository:\n%s", changed, matched, n, out)
 		}
 	})
+}
+
+func TestPinImages(t *testing.T) {
+	in := `# two documents, CRLF-free, comments kept
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      initContainers:
+      - name: migrate
+        image: "ghcr.io/acme/web:v1"   # same image, quoted
+      containers:
+      - name: web
+        image: ghcr.io/acme/web:v1
+      - name: old
+        image: ghcr.io/acme/web:v0   # another tag: its own pin or none
+      - name: pinned
+        image: ghcr.io/acme/web:v1@` + digestA + `
+      - name: proxy
+        image: &proxy nginx
+      - name: proxy-again
+        image: *proxy
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  templates:
+  - name: t
+    container:
+      image: 'ghcr.io/acme/tool:2'
+`
+	want := `# two documents, CRLF-free, comments kept
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      initContainers:
+      - name: migrate
+        image: "ghcr.io/acme/web:v1@` + digestB + `"   # same image, quoted
+      containers:
+      - name: web
+        image: ghcr.io/acme/web:v1@` + digestB + `
+      - name: old
+        image: ghcr.io/acme/web:v0   # another tag: its own pin or none
+      - name: pinned
+        image: ghcr.io/acme/web:v1@` + digestA + `
+      - name: proxy
+        image: &proxy nginx:latest@` + digestB + `
+      - name: proxy-again
+        image: *proxy
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf}
+spec:
+  templates:
+  - name: t
+    container:
+      image: 'ghcr.io/acme/tool:2@` + digestA + `'
+`
+	pins := map[string]string{
+		"ghcr.io/acme/web:v1": "ghcr.io/acme/web:v1@" + digestB,
+		"nginx":               "nginx:latest@" + digestB,
+		"ghcr.io/acme/tool:2": "ghcr.io/acme/tool:2@" + digestA,
+		"ghcr.io/acme/none:1": "ghcr.io/acme/none:1@" + digestA,
+	}
+	fields := []imageref.FieldSpec{{Kind: "Workflow", Path: "spec/templates[]/container/image"}}
+	out, changed, err := PinImages([]byte(in), fields, pins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want || changed != 4 {
+		t.Errorf("PinImages changed %d:\n%s\nwant 4:\n%s", changed, out, want)
+	}
+
+	// Without the field spec, the Workflow's image is not an image field.
+	out, changed, err = PinImages([]byte(in), nil, pins)
+	if err != nil || changed != 3 || !strings.Contains(string(out), "image: 'ghcr.io/acme/tool:2'\n") {
+		t.Errorf("without fields: changed %d, %v\n%s", changed, err, out)
+	}
+
+	// Nothing to pin: the input itself.
+	out, changed, err = PinImages([]byte(in), nil, map[string]string{"busybox": "busybox:latest@" + digestA})
+	if err != nil || changed != 0 || !bytes.Equal(out, []byte(in)) {
+		t.Errorf("nothing to pin: changed %d, %v", changed, err)
+	}
+	if _, _, err := PinImages([]byte(in), nil, map[string]string{"nginx": "nginx latest"}); err == nil || err.Error() != `manifest: image nginx: pinned image "nginx latest" contains whitespace or control characters` {
+		t.Errorf("bad pin: %v", err)
+	}
 }
