@@ -3,14 +3,11 @@ package promote
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
-	"sigs.k8s.io/kustomize/api/konfig"
 
 	"github.com/digestpin/digestpin/internal/git"
 	"github.com/digestpin/digestpin/internal/imageref"
@@ -48,20 +45,15 @@ func lines(text []byte) []string {
 // or nil when everything is pinned already.
 func edit(ctx context.Context, repo *git.Repo, head, target string, images []Image) (*change, error) {
 	target = path.Clean(target)
-	files, err := repo.Files(ctx, head, "")
+	tree, err := Checkout(ctx, repo, head)
 	if err != nil {
 		return nil, err
 	}
-	byPath := map[string]git.File{}
-	isDir := false
-	for _, f := range files {
-		byPath[f.Path] = f
-		isDir = isDir || strings.HasPrefix(f.Path, target+"/") || target == "."
+	defer tree.Close()
+	if tree.IsDir(target) {
+		return editKustomization(tree, target, images)
 	}
-	if isDir {
-		return editKustomization(files, byPath, head, target, images)
-	}
-	f, ok := byPath[target]
+	f, ok := tree.File(target)
 	if !ok || f.Mode == git.ModeSymlink || f.Mode == git.ModeSubmodule {
 		return nil, usageError("%s %q is not a file or directory at %s", OptPath, target, head)
 	}
@@ -89,26 +81,16 @@ func editManifest(f git.File, images []Image) (*change, error) {
 	return &change{path: f.Path, before: f.Data, after: out}, nil
 }
 
-func editKustomization(files []git.File, byPath map[string]git.File, head, dir string, images []Image) (*change, error) {
-	var file git.File
-	for _, name := range konfig.RecognizedKustomizationFileNames() {
-		if f, ok := byPath[path.Join(dir, name)]; ok {
-			file = f
-			break
-		}
-	}
-	if file.Path == "" {
+func editKustomization(tree *Tree, dir string, images []Image) (*change, error) {
+	head := tree.Head
+	file, ok := tree.Kustomization(dir)
+	if !ok {
 		return nil, usageError("%s %q is a directory without a kustomization at %s", OptPath, dir, head)
 	}
-	tree, err := os.MkdirTemp("", "digestpin-promote-")
-	if err != nil {
-		return nil, err
+	if file.Mode == git.ModeSymlink {
+		return nil, usageError("%s is a symbolic link; promote edits files, so name the directory it points to", file.Path)
 	}
-	defer os.RemoveAll(tree)
-	if err := materialize(tree, files); err != nil {
-		return nil, err
-	}
-	rendered, err := renderedImages(tree, dir, head)
+	rendered, err := renderedImages(tree.Dir, dir, head)
 	if err != nil {
 		return nil, err
 	}
@@ -134,10 +116,10 @@ func editKustomization(files []git.File, byPath map[string]git.File, head, dir s
 	}
 	// The edit must show in the render: an images: entry that some other
 	// transformation overrides would pin nothing.
-	if err := os.WriteFile(filepath.Join(tree, filepath.FromSlash(file.Path)), out, 0o644); err != nil {
+	if err := tree.Write(file.Path, out); err != nil {
 		return nil, err
 	}
-	after, err := renderedImages(tree, dir, head)
+	after, err := renderedImages(tree.Dir, dir, head)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s after the edit: %w", dir, err)
 	}
@@ -178,28 +160,4 @@ func repositories(refs []imageref.Ref) string {
 		return "no images"
 	}
 	return strings.Join(names, ", ")
-}
-
-// materialize writes the tree of a commit to dir, so that it renders
-// exactly as Argo CD would render that commit.
-func materialize(dir string, files []git.File) error {
-	for _, f := range files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		var err error
-		switch f.Mode {
-		case git.ModeSymlink:
-			err = os.Symlink(string(f.Data), p)
-		case git.ModeSubmodule:
-			continue
-		default:
-			err = os.WriteFile(p, f.Data, 0o644)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
