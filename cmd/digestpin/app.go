@@ -30,6 +30,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			generateCommand(),
 			checkCommand(),
 			promoteCommand(),
+			pinCommand(),
 			demoCommand(),
 		},
 		// Errors are printed once, here, with the exit code they carry.

@@ -31,18 +31,9 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			&cli.StringSliceFlag{Name: "semver", Usage: "pick the tag: the highest semantic version CONSTRAINT admits (~1.4, ^2, >=1.2 <2, 1.4.x); REPO=CONSTRAINT for one --image, CONSTRAINT for every --image without a tag"},
 			&cli.StringSliceFlag{Name: "tag-regex", Usage: "with --semver, consider only tags matching the regular expression; REPO=RE or RE, as --semver"},
 			&cli.StringFlag{Name: "path", Usage: "kustomization directory or YAML manifest, relative to the repository root"},
-			&cli.StringFlag{Name: "repo-dir", Value: ".", Usage: "clone of the config repository"},
-			&cli.StringFlag{Name: "branch", Usage: "branch to promote into (default: the clone's current branch)"},
-			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "remote to fetch from and push to"},
 			&cli.StringFlag{Name: "source-revision", Usage: "commit the images were built from: recorded as a trailer, checked against the org.opencontainers.image.revision label"},
-			&cli.StringFlag{Name: "expect-head", Usage: "commit the branch must still be at (config in the source repository: the commit CI built); otherwise exit 3"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and the commit message, change nothing"},
-			&cli.BoolFlag{Name: "no-push", Usage: "commit and fast-forward the local branch, do not push"},
-			&cli.StringFlag{Name: "message", Usage: "commit message, a Go template over .Images (.Reference .Repository .Tag .Digest), .Path, .Branch, .SourceRevision; trailers are always added"},
-			&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to the registry (localhost-style registries)"},
-			&cli.IntFlag{Name: "attempts", Value: 20, Usage: "how often to rebuild and retry a push that lost a race"},
 			&cli.StringFlag{Name: "output", Value: "text", Usage: "text, or json: one JSON object on stdout (also when superseded)"},
-		}, githubFlags()...),
+		}, append(publishFlags(), githubFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("promote takes no arguments (got %q); use --image and --path", c.Args().First()), exitUsage)
@@ -84,6 +75,22 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			_, err = fmt.Fprint(c.App.Writer, report(result, opts))
 			return err
 		},
+	}
+}
+
+// publishFlags are the flags promote and pin share: where and how the
+// change reaches the branch, and how the registry is reached.
+func publishFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "repo-dir", Value: ".", Usage: "clone of the config repository"},
+		&cli.StringFlag{Name: "branch", Usage: "branch to commit to (default: the clone's current branch)"},
+		&cli.StringFlag{Name: "remote", Value: "origin", Usage: "remote to fetch from and push to"},
+		&cli.StringFlag{Name: "expect-head", Usage: "commit the branch must still be at (config in the source repository: the commit CI built); otherwise exit 3"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and the commit message, change nothing"},
+		&cli.BoolFlag{Name: "no-push", Usage: "commit and fast-forward the local branch, do not push"},
+		&cli.StringFlag{Name: "message", Usage: "commit message, a Go template over .Images (.Reference .Repository .Tag .Digest), .Path, .Branch, .SourceRevision; trailers are always added"},
+		&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to the registry (localhost-style registries)"},
+		&cli.IntFlag{Name: "attempts", Value: 20, Usage: "how often to rebuild and retry a push that lost a race"},
 	}
 }
 
