@@ -153,12 +153,14 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 		"transformers":   k.Transformers,
 		"validators":     k.Validators,
 	}
+	//lint:ignore SA1019 repositories still use the deprecated field and kustomize still reads it, so it is vetted too.
 	for _, p := range k.PatchesStrategicMerge {
 		fields["patchesStrategicMerge"] = append(fields["patchesStrategicMerge"], string(p))
 	}
 	for _, p := range k.Patches {
 		fields["patches"] = append(fields["patches"], p.Path)
 	}
+	//lint:ignore SA1019 repositories still use the deprecated field and kustomize still reads it, so it is vetted too.
 	for _, p := range k.PatchesJson6902 {
 		fields["patchesJson6902"] = append(fields["patchesJson6902"], p.Path)
 	}
@@ -181,6 +183,7 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 			}
 		}
 	}
+	//lint:ignore SA1019 vars are deprecated but kustomize still applies them; the fast path must know.
 	w.tree.hasVars = w.tree.hasVars || len(k.Vars) > 0
 	w.tree.hasCRDs = w.tree.hasCRDs || len(k.Crds) > 0
 	for _, c := range k.Configurations {

@@ -162,6 +162,7 @@ func (o Overrides) apply(src []byte, trackOrigins bool) ([]byte, error) {
 			continue
 		}
 		merged := map[string]any{}
+		//lint:ignore SA1019 the commonLabels parameter mirrors Argo CD, which edits this deprecated field.
 		existing := k.CommonLabels
 		if field == "commonAnnotations" {
 			existing = k.CommonAnnotations
