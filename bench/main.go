@@ -1,5 +1,5 @@
 // Command bench measures `digestpin generate` against `kustomize build`
-// v5.8.2 on generated trees: a small typical app and overlays of N
+// (the release render.KustomizeVersion names) on generated trees: a small typical app and overlays of N
 // services (see package tree). It runs both tools as Argo CD runs a
 // plugin, alternating, several times each, checks that every output is
 // byte-identical, and prints the medians of wall time, CPU time (user and
@@ -18,7 +18,7 @@
 //
 // digestpin is built as the Dockerfile builds it; kustomize is ./bin/kustomize
 // when it is there (make test installs it), else installed with
-// `go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2` into a temporary
+// `go install sigs.k8s.io/kustomize/kustomize/v5@<that release>` into a temporary
 // directory.
 package main
 
@@ -38,9 +38,11 @@ import (
 	"time"
 
 	"github.com/digestpin/digestpin/bench/tree"
+	"github.com/digestpin/digestpin/internal/render"
 )
 
-const kustomizeVersion = "v5.8.2"
+// kustomizeVersion is the kustomize release digestpin renders like.
+const kustomizeVersion = render.KustomizeVersion
 
 func main() {
 	sizes := flag.String("sizes", "small,20,40,100", "trees to measure: small, or a number of services")

@@ -9,10 +9,12 @@ import (
 	"testing"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+
+	"github.com/digestpin/digestpin/internal/render"
 )
 
 // kustomizeVersion is the kustomize digestpin renders like.
-const kustomizeVersion = "v5.8.2"
+const kustomizeVersion = render.KustomizeVersion
 
 // TestPinnedAppRendersWhatKustomizeBuilds: a pinned overlay rendered by
 // digestpin through Argo CD reaches the controller as exactly the objects

@@ -1,7 +1,7 @@
 package render_test
 
 // Parity tests: every scenario under testdata/parity must render, in
-// process, to exactly the bytes `kustomize build` v5.8.2 prints.
+// process, to exactly the bytes `kustomize build` prints (the release render.KustomizeVersion names).
 //
 // Layout: testdata/parity/<scenario>/ is a small repository and the root
 // of the render (render.Options.Root). The kustomization rendered is the
@@ -10,9 +10,8 @@ package render_test
 // (for example "overlays/prod").
 //
 // The kustomize binary is named by the KUSTOMIZE environment variable, as
-// `make test` does:
+// `make test` does after installing that release into ./bin:
 //
-//	GOBIN=$PWD/bin go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
 //	KUSTOMIZE=$PWD/bin/kustomize go test ./internal/render/ -run Parity
 
 import (
@@ -35,8 +34,6 @@ import (
 
 const (
 	parityDir = "testdata/parity"
-	// parityKustomizeVersion is the kustomize CLI digestpin must match.
-	parityKustomizeVersion = "v5.8.2"
 	// parityMinScenarios keeps the suite from shrinking unnoticed.
 	parityMinScenarios = 30
 )
@@ -45,7 +42,7 @@ const (
 // output must hold them, so that those scenarios keep their point.
 var parityMarkers = map[string][]string{
 	"origin-annotations":              {"    config.kubernetes.io/origin: |\n      path: ../base/deployment.yaml\n"},
-	"build-metadata-managed-by-label": {"    app.kubernetes.io/managed-by: kustomize-" + parityKustomizeVersion + "\n"},
+	"build-metadata-managed-by-label": {"    app.kubernetes.io/managed-by: kustomize-" + render.KustomizeVersion + "\n"},
 	"patch-copies-annotations":        {"      annotations:\n"},
 	"empty-resources":                 nil, // renders to nothing at all
 }
@@ -183,7 +180,7 @@ func parityRender(t *testing.T, s parityScenario, trackOrigins bool) []byte {
 // TestParity renders every scenario and requires kustomize's exact bytes.
 func TestParity(t *testing.T) {
 	scenarios := parityScenarios(t)
-	kustomize := testutil.Kustomize(t, parityKustomizeVersion)
+	kustomize := testutil.Kustomize(t, render.KustomizeVersion)
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
@@ -210,7 +207,7 @@ func TestParity(t *testing.T) {
 // [originAnnotations], and then kustomize prints them too).
 func TestParityTrackOrigins(t *testing.T) {
 	scenarios := parityScenarios(t)
-	kustomize := testutil.Kustomize(t, parityKustomizeVersion)
+	kustomize := testutil.Kustomize(t, render.KustomizeVersion)
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
