@@ -117,6 +117,8 @@ type resolver struct {
 	// digest is the requested digest, the zero Hash for tag references.
 	digest v1.Hash
 	o      options
+	// contents, when set, receives what the manifest refers to.
+	contents *Contents
 }
 
 func newResolver(input string, o options) (*resolver, error) {
@@ -247,6 +249,11 @@ func (r *resolver) fetch(ctx context.Context) (Image, error) {
 	var revision string
 	if r.o.revision {
 		if revision, err = readRevision(desc); err != nil {
+			return Image{}, err
+		}
+	}
+	if r.contents != nil {
+		if *r.contents, err = contents(desc); err != nil {
 			return Image{}, err
 		}
 	}
