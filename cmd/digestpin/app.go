@@ -32,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			promoteCommand(),
 			pinCommand(),
 			demoCommand(),
+			verifyCommand(),
 		},
 		// Errors are printed once, here, with the exit code they carry.
 		ExitErrHandler: func(*cli.Context, error) {},
