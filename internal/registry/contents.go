@@ -34,12 +34,23 @@ type Platform struct {
 // from the same verified bytes: nothing more is fetched for an index, and
 // only what Resolve fetches for an image.
 func ResolveContents(ctx context.Context, ref string, opts ...Option) (Image, Contents, error) {
-	r, err := newResolver(ref, makeOptions(opts))
+	return NewClient(opts...).ResolveContents(ctx, ref)
+}
+
+// ResolveContents is the package's ResolveContents with the client's
+// options.
+func (c *Client) ResolveContents(ctx context.Context, ref string) (Image, Contents, error) {
+	r, err := newResolver(ref, c.o)
 	if err != nil {
 		return Image{}, Contents{}, err
 	}
 	r.contents = &Contents{}
-	img, err := r.resolve(ctx)
+	var img Image
+	err = r.run(ctx, func(ctx context.Context) error {
+		var err error
+		img, err = r.fetch(ctx)
+		return err
+	})
 	if err != nil {
 		return Image{}, Contents{}, err
 	}
