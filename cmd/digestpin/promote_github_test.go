@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -569,4 +570,32 @@ func TestGitHubUsageErrors(t *testing.T) {
 			t.Error("the key shows")
 		}
 	}
+}
+
+func TestGitHubAPIWithATokenInsteadOfAnApp(t *testing.T) {
+	reg := newRegistry(t)
+	reg.push(t, "acme/web", "v2", "")
+	h := newHubRepo(t, webApp(reg.host), allPerms)
+	gh, err := github.New(github.Options{APIURL: h.s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := gh.Authenticate(context.Background(), &github.App{ID: h.app.IDString(), Key: h.app.Key}, 0, github.Repo{Owner: "acme", Name: "config"}, allPerms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.head(t, "main")
+	seen := len(h.s.Requests())
+	r := digestpin(t, h.clone, promoteEnv(t, envGitToken+"="+tok.Token), promoteArgs(reg, "--github-api-url", h.s.URL, "--commit-via", "api", "--pull-request",
+		"--image", reg.host+"/acme/web:v2", "--path", "apps/web")...)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "pinned ") || !strings.Contains(r.stdout, "opened pull request #1 ") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if c := h.head(t, "digestpin/apps-web"); !h.s.Verified(c) || h.gitOut(t, "rev-parse", c+"^") != before {
+		t.Error("no verified commit on the pull request branch")
+	}
+	if reqs := strings.Join(h.s.Requests()[seen:], "\n"); strings.Contains(reqs, "/installation") || strings.Contains(reqs, "access_tokens") {
+		t.Error("looked for an installation without an app")
+	}
+	h.noSecrets(t, r)
 }
