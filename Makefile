@@ -1,20 +1,50 @@
 # The one test command, the one README names and .ci/run calls.
-# It installs what the tests need (the kustomize CLI for parity checks)
-# through the Go toolchain into ./bin, so a fresh clone needs only Go and git.
+# It installs what the tests need (the kustomize CLI for parity checks,
+# staticcheck) through the Go toolchain into ./bin, so a fresh clone needs
+# only Go and git.
 
-KUSTOMIZE_VERSION := v5.8.2
+# The kustomize release digestpin renders like is stated once, as
+# render.KustomizeVersion in Go; everything else reads it from there.
+KUSTOMIZE_VERSION := $(shell sed -n 's/^const KustomizeVersion = "\(v[0-9.]*\)"$$/\1/p' internal/render/*.go)
+STATICCHECK_VERSION := v0.8.2
 BIN := $(CURDIR)/bin
 export KUSTOMIZE := $(BIN)/kustomize
+STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: test vet bench
-test: vet $(KUSTOMIZE)
+.PHONY: test unit race fuzz lint tidy vet e2e
+test: lint unit race fuzz e2e
+
+unit: $(KUSTOMIZE)
 	go test -count=1 ./...
+
+# The race detector over the library packages, where the concurrency is.
+race: $(KUSTOMIZE)
+	go test -race -count=1 ./internal/...
+
+# Brief fuzz runs; a failure leaves its input in testdata/fuzz.
+fuzz:
 	go test -run='^$$' -fuzz='^FuzzImages$$' -fuzztime=20s -fuzzminimizetime=1x ./internal/render/
+	go test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=10s -fuzzminimizetime=1x ./internal/imageref/
+
+e2e: $(KUSTOMIZE)
 	@if [ -f e2e/go.mod ]; then cd e2e && go vet ./... && go test -count=1 -timeout 20m ./...; fi
+
+lint: vet tidy $(STATICCHECK)
+	$(STATICCHECK) ./...
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files -co --exclude-standard '*.go'); exit 1; }
 	go vet ./...
 
+# Both modules' go.mod and go.sum say exactly what they use.
+tidy:
+	go mod tidy -diff
+	cd e2e && go mod tidy -diff
+
 $(KUSTOMIZE):
+	@test -n "$(KUSTOMIZE_VERSION)" || { echo "render.KustomizeVersion not found"; exit 1; }
 	GOBIN=$(BIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+$(STATICCHECK):
+	GOBIN=$(BIN)/staticcheck.tmp go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/staticcheck.tmp/staticcheck $@ && rmdir $(BIN)/staticcheck.tmp
