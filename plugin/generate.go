@@ -18,7 +18,7 @@ import (
 // whatever is missing. Messages name files by their repository path.
 func Generate(req Request, pol policy.Policy) ([]byte, error) {
 	prefix := req.repoPrefix()
-	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix}, pol)
+	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix, Tuning: req.Tuning}, pol)
 	var refusal *policy.Refusal
 	var outside *repofs.OutsideError
 	switch {

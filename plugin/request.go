@@ -35,6 +35,9 @@ type Request struct {
 	SourcePath string
 	// Overrides come from the Application's plugin parameters and env.
 	Overrides render.Overrides
+	// Tuning comes from the sidecar's environment (render.TuningFromEnv);
+	// it never changes the output.
+	Tuning render.Tuning
 }
 
 // NewRequest reads the request from the command's working directory and

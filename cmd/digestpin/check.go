@@ -8,6 +8,7 @@ import (
 
 	"github.com/digestpin/digestpin/internal/check"
 	"github.com/digestpin/digestpin/internal/policy"
+	"github.com/digestpin/digestpin/internal/render"
 )
 
 func checkCommand() *cli.Command {
@@ -32,6 +33,10 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			if err != nil {
 				return cli.Exit("configuration: "+err.Error(), exitUsage)
 			}
+			tuning, err := render.TuningFromEnv(os.LookupEnv, c.App.ErrWriter)
+			if err != nil {
+				return cli.Exit("configuration: "+err.Error(), exitUsage)
+			}
 			root := c.String("root")
 			if root == "" {
 				if root, err = check.FindRoot("."); err != nil {
@@ -42,7 +47,7 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			if len(paths) == 0 {
 				paths = []string{"."}
 			}
-			targets, err := check.Paths(root, paths, pol)
+			targets, err := check.Paths(root, paths, pol, tuning)
 			if err != nil {
 				return cli.Exit(err.Error(), exitUsage)
 			}

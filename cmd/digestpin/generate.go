@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/digestpin/digestpin/internal/policy"
+	"github.com/digestpin/digestpin/internal/render"
 	"github.com/digestpin/digestpin/plugin"
 )
 
@@ -26,6 +27,10 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			if err != nil {
 				return cli.Exit("digestpin: sidecar configuration: "+err.Error(), exitUsage)
 			}
+			tuning, err := render.TuningFromEnv(os.LookupEnv, c.App.ErrWriter)
+			if err != nil {
+				return cli.Exit("digestpin: sidecar configuration: "+err.Error(), exitUsage)
+			}
 			wd, err := os.Getwd()
 			if err != nil {
 				return cli.Exit(err.Error(), exitUsage)
@@ -34,6 +39,7 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			if err != nil {
 				return cli.Exit("digestpin: "+err.Error(), exitUsage)
 			}
+			req.Tuning = tuning
 			out, err := plugin.Generate(req, pol)
 			var refusal *policy.Refusal
 			switch {

@@ -29,8 +29,9 @@ type Target struct {
 // kustomization is rendered as one target; any other directory is walked,
 // its .yaml, .yml and .json files judged as plain manifests. Paths are
 // relative to the working directory and must lie under root, which bounds
-// what kustomizations may read.
-func Paths(root string, paths []string, pol policy.Policy) ([]Target, error) {
+// what kustomizations may read. tuning is how the renders go about their
+// work.
+func Paths(root string, paths []string, pol policy.Policy, tuning render.Tuning) ([]Target, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func Paths(root string, paths []string, pol policy.Policy) ([]Target, error) {
 					return filepath.SkipDir
 				}
 				if hasKustomization(path) {
-					targets = append(targets, kustomizationTarget(root, rel, pol))
+					targets = append(targets, kustomizationTarget(root, rel, pol, tuning))
 					return filepath.SkipDir
 				}
 				return nil
@@ -87,9 +88,9 @@ func hasKustomization(dir string) bool {
 	})
 }
 
-func kustomizationTarget(root, rel string, pol policy.Policy) Target {
+func kustomizationTarget(root, rel string, pol policy.Policy, tuning render.Tuning) Target {
 	t := Target{Path: filepath.ToSlash(rel), Kustomization: true}
-	_, err := Kustomization(render.Options{Root: root, Dir: rel}, pol)
+	_, err := Kustomization(render.Options{Root: root, Dir: rel, Tuning: tuning}, pol)
 	if refusal, ok := err.(*policy.Refusal); ok {
 		t.Violations = refusal.Violations
 	} else {

@@ -57,13 +57,13 @@ func BenchmarkRender500(b *testing.B)   { benchRender(b, benchApp(b, benchtree.S
 // comparison.
 func BenchmarkRender20Kustomize(b *testing.B) {
 	opts := benchApp(b, benchtree.Services(20))
-	opts.kustomizeImages = true
+	opts.ImagesByKustomize = true
 	benchRender(b, opts, false)
 }
 
 func BenchmarkRender100Kustomize(b *testing.B) {
 	opts := benchApp(b, benchtree.Services(100))
-	opts.kustomizeImages = true
+	opts.ImagesByKustomize = true
 	benchRender(b, opts, false)
 }
 

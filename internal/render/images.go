@@ -108,6 +108,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/filters/filtersutil"
@@ -178,16 +179,17 @@ func (f *readFS) observe(data []byte) {
 	}
 }
 
-// kustomizeImages renders dir, applying the root's images: itself when it
-// can (fast is then true), otherwise leaving them to kustomize.
-func kustomizeImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.ResMap, fast bool, err error) {
+// renderImages renders dir, applying the root's images: itself when it
+// can (fast is then true), otherwise leaving them to kustomize and saying
+// why (declined).
+func renderImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.ResMap, fast bool, declined string, err error) {
 	root, ok := fsys.Replacement(t.rootFile)
 	parsed := t.root // what the walk read, unless parameters changed it
 	if ok {
 		parsed = nil
 	} else {
 		if root, err = fsys.ReadFile(t.rootFile); err != nil {
-			return nil, false, err
+			return nil, false, "", err
 		}
 		// kustomize reads it from memory, so the input limits count it
 		// once, as without the fast path.
@@ -195,30 +197,40 @@ func kustomizeImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.
 	}
 	var plan *imagePlan
 	var probed []byte
-	if !opts.kustomizeImages {
-		plan, probed, _ = planImages(t, root, parsed)
+	declined = "turned off"
+	if !opts.ImagesByKustomize {
+		plan, probed, declined = planImages(t, root, parsed)
 	}
 	if plan == nil {
 		m, err = runKustomize(fsys, dir)
-		return m, false, err
+		return m, false, declined, err
 	}
 	read := fsys.BytesRead()
 	fsys.Replace(t.rootFile, probed)
 	m, err = runKustomize(fsys, dir)
-	if err == nil && !fsys.unusual && plan.apply(m) == nil {
-		return m, true, nil
+	switch {
+	case err != nil:
+		declined = "kustomize failed with the probe; kustomize alone says why"
+	case fsys.unusual:
+		declined = "a file holds needsHashSuffix, allowKindChange or an escape that could spell them"
+	case plan.apply(m) != nil:
+		declined = plan.declined
+	default:
+		return m, true, "", nil
 	}
 	// kustomize alone, from where it started.
 	again := &readFS{FS: fsys.Again(read)}
 	again.Replace(t.rootFile, root)
 	m, err = runKustomize(again, dir)
-	return m, false, err
+	return m, false, declined, err
 }
 
 // imagePlan is the root's images: entries, for apply.
 type imagePlan struct {
 	images     []types.Image
 	fieldSpecs types.FsSlice
+	// declined says why apply returned errImagesFallback.
+	declined string
 }
 
 // planImages decides whether the root's images: entries can be applied
@@ -262,7 +274,7 @@ func planImages(t *tree, root []byte, parsed *types.Kustomization) (*imagePlan, 
 	}
 	edited, err := withProbeImage(root, k)
 	if err != nil {
-		return nil, nil, err.Error()
+		return nil, nil, errRootRewrite.Error()
 	}
 	return &imagePlan{images: images, fieldSpecs: fieldSpecs}, edited, ""
 }
@@ -293,7 +305,7 @@ func imageFieldSpecs(files []configFile) (types.FsSlice, string) {
 		for _, fs := range c.Images {
 			parts := utils.PathSplitter(fs.Path, "/")
 			if fs.Path == "" || slices.Contains(reservedImagePathStarts, strings.TrimSuffix(parts[0], "[]")) {
-				return nil, "an image field spec starts at " + parts[0]
+				return nil, "an image field spec starts at " + parts[0] // a reserved word, or ""
 			}
 			specs = append(specs, fs)
 		}
@@ -308,7 +320,7 @@ func imageFieldSpecs(files []configFile) (types.FsSlice, string) {
 	for _, fs := range specs {
 		if first, ok := gvks[fs.Path]; ok {
 			if first.Gvk != fs.Gvk {
-				return nil, "two image field specs of path " + fs.Path + " select different kinds"
+				return nil, "two image field specs of path " + strconv.Quote(fs.Path) + " select different kinds"
 			}
 			continue
 		}
@@ -321,7 +333,7 @@ func imageFieldSpecs(files []configFile) (types.FsSlice, string) {
 	}
 	for _, leaf := range imageLeaves {
 		if slices.Contains(nameRefLeaves, leaf) {
-			return nil, "an image field and a name reference both end in " + leaf
+			return nil, "an image field and a name reference both end in " + strconv.Quote(leaf)
 		}
 	}
 	return merged, ""
@@ -450,9 +462,11 @@ func (p *imagePlan) apply(m resmap.ResMap) error {
 	resources := m.Resources()
 	for _, res := range resources {
 		if err := pass.legacy(&res.RNode); err != nil {
+			p.declined = "an object has an image field that is not a string, or no kind"
 			return errImagesFallback
 		}
 		if err := pass.fieldSpecs(&res.RNode); err != nil {
+			p.declined = "an object has an image field that is not a string"
 			return errImagesFallback
 		}
 	}
@@ -487,6 +501,7 @@ func (p *imagePlan) apply(m resmap.ResMap) error {
 			owner[n] = i
 		})
 		if shared {
+			p.declined = "an image field the entries rewrite is part of a ConfigMap or Secret, or of two objects"
 			return errImagesFallback
 		}
 	}

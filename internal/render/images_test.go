@@ -81,7 +81,7 @@ func renderWay(opts Options) outcome {
 // same bytes, or fail with the same message.
 func bothWays(opts Options) (fast, plain outcome, problem string) {
 	fast = renderWay(opts)
-	opts.kustomizeImages = true
+	opts.ImagesByKustomize = true
 	plain = renderWay(opts)
 	switch {
 	case fast.printing != "":
@@ -89,7 +89,7 @@ func bothWays(opts Options) (fast, plain outcome, problem string) {
 	case plain.printing != "":
 		return fast, plain, plain.printing
 	case plain.fast:
-		return fast, plain, "kustomizeImages set, yet the fast path ran"
+		return fast, plain, "ImagesByKustomize set, yet the fast path ran"
 	case (fast.err == nil) != (plain.err == nil) || fast.err != nil && errorText(fast.err) != errorText(plain.err) ||
 		!bytes.Equal(fast.yaml, plain.yaml):
 		return fast, plain, fmt.Sprintf("the fast path differs from kustomize alone\nfast path (fast=%t):\n%s\nkustomize alone:\n%s", fast.fast, fast, plain)

@@ -7,7 +7,9 @@ package render
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
 
 	//lint:ignore SA1019 krusty itself runs these builtins; v0.21.2 has no other way to name them.
 	kbuiltins "sigs.k8s.io/kustomize/api/builtins"
@@ -41,9 +43,61 @@ type Options struct {
 	// origins name files by their repository path. Default "": Root is the
 	// repository.
 	PathPrefix string
-	// kustomizeImages leaves the root's images: to kustomize (tests
-	// compare the two ways).
-	kustomizeImages bool
+	// Tuning changes how the render goes about its work, never what it
+	// prints.
+	Tuning
+}
+
+// Tuning changes how a render goes about its work, never what it prints.
+type Tuning struct {
+	// ImagesByKustomize leaves the root kustomization's images: to
+	// kustomize: the one-pass fast path (images.go) is off, for anyone who
+	// suspects it, and for tests that compare the two ways.
+	ImagesByKustomize bool
+	// Debug, when set, receives one line per render saying whether the
+	// fast path applied the root's images:, and if not, why.
+	Debug io.Writer
+}
+
+// Variables TuningFromEnv reads.
+const (
+	// EnvFastImages=0 turns the images fast path off; 1 (the default)
+	// leaves it on.
+	EnvFastImages = "DIGESTPIN_FAST_IMAGES"
+	// EnvDebug=1 writes debug lines to the writer given to TuningFromEnv;
+	// 0 (the default) does not.
+	EnvDebug = "DIGESTPIN_DEBUG"
+)
+
+// TuningFromEnv reads EnvFastImages and EnvDebug; debug is where debug
+// lines go when EnvDebug is 1. A value other than 0 or 1 is an error
+// naming the variable.
+func TuningFromEnv(lookup func(string) (string, bool), debug io.Writer) (Tuning, error) {
+	flag := func(name string, def bool) (bool, error) {
+		v, _ := lookup(name)
+		switch strings.TrimSpace(v) {
+		case "":
+			return def, nil
+		case "0":
+			return false, nil
+		case "1":
+			return true, nil
+		}
+		return false, fmt.Errorf("%s is %q; use 0 or 1", name, v)
+	}
+	fast, err := flag(EnvFastImages, true)
+	if err != nil {
+		return Tuning{}, err
+	}
+	on, err := flag(EnvDebug, false)
+	if err != nil {
+		return Tuning{}, err
+	}
+	t := Tuning{ImagesByKustomize: !fast}
+	if on {
+		t.Debug = debug
+	}
+	return t, nil
 }
 
 // Result is a rendered kustomization.
@@ -141,9 +195,16 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	}
 	// The root's images: are applied in one pass after kustomize when
 	// nothing else can tell (images.go).
-	m, fast, err := kustomizeImages(opts, fsys, t, dir)
+	m, fast, declined, err := renderImages(opts, fsys, t, dir)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.Debug != nil && !trackOrigins {
+		if fast {
+			fmt.Fprintln(opts.Debug, "digestpin: debug: images fast path: applied the root's images: in one pass")
+		} else {
+			fmt.Fprintln(opts.Debug, "digestpin: debug: images fast path: declined: "+declined)
+		}
 	}
 	if t.managedByLabel {
 		// kustomize takes the label's version from the kustomize CLI
