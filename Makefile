@@ -7,14 +7,17 @@
 # render.KustomizeVersion in Go; everything else reads it from there.
 KUSTOMIZE_VERSION := $(shell sed -n 's/^const KustomizeVersion = "\(v[0-9.]*\)"$$/\1/p' internal/render/*.go)
 STATICCHECK_VERSION := v0.8.2
+# Also named in cmd/digestpin/action_test.go, which checks the binary's version.
+ACTIONLINT_VERSION := v1.7.12
 BIN := $(CURDIR)/bin
 export KUSTOMIZE := $(BIN)/kustomize
+export ACTIONLINT := $(BIN)/actionlint
 STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: test unit race fuzz lint tidy vet e2e
 test: lint unit race fuzz e2e
 
-unit: $(KUSTOMIZE)
+unit: $(KUSTOMIZE) $(ACTIONLINT)
 	go test -count=1 ./...
 
 # The race detector over the library packages, where the concurrency is.
@@ -39,11 +42,14 @@ vet:
 # Both modules' go.mod and go.sum say exactly what they use.
 tidy:
 	go mod tidy -diff
-	cd e2e && go mod tidy -diff
+	for m in e2e e2e/cluster; do (cd $$m && go mod tidy -diff) || exit 1; done
 
 $(KUSTOMIZE):
 	@test -n "$(KUSTOMIZE_VERSION)" || { echo "render.KustomizeVersion not found"; exit 1; }
 	GOBIN=$(BIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+$(ACTIONLINT):
+	GOBIN=$(BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 $(STATICCHECK):
 	GOBIN=$(BIN)/staticcheck.tmp go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
