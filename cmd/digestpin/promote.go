@@ -32,6 +32,7 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			&cli.StringSliceFlag{Name: "tag-regex", Usage: "with --semver, consider only tags matching the regular expression; REPO=RE or RE, as --semver"},
 			&cli.StringFlag{Name: "path", Usage: "kustomization directory or YAML manifest, relative to the repository root"},
 			&cli.StringFlag{Name: "source-revision", Usage: "commit the images were built from: recorded as a trailer, checked against the org.opencontainers.image.revision label"},
+			&cli.StringFlag{Name: "source-repo-dir", Usage: "clone of the source repository, with history: refuse (exit 3) to replace a pin built from a newer commit than --source-revision"},
 			&cli.StringFlag{Name: "output", Value: "text", Usage: "text, or json: one JSON object on stdout (also when superseded)"},
 		}, append(publishFlags(), githubFlags()...)...),
 		Action: func(c *cli.Context) error {
@@ -55,6 +56,7 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 				TagRules:       rules,
 				Path:           c.String("path"),
 				SourceRevision: c.String("source-revision"),
+				SourceRepoDir:  c.String("source-repo-dir"),
 				Registry:       []registry.Option{registry.WithInsecure(c.Bool("insecure-registry"))},
 				Publish:        publishOptions(c),
 			}
@@ -122,6 +124,7 @@ var promoteFlags = map[promote.Option]string{
 	promote.OptNoPush:         "--no-push",
 	promote.OptMessage:        "--message",
 	promote.OptTagRules:       "--semver",
+	promote.OptSourceRepoDir:  "--source-repo-dir",
 }
 
 func promoteFlag(o promote.Option) string {
@@ -161,6 +164,9 @@ func report(r *promote.Result, o promote.Options) string {
 	}
 	where := fmt.Sprintf("%s on %s/%s", o.Path, o.Remote, r.Branch)
 	choices(&b, r.Choices)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
 	switch {
 	case r.AlreadyPinned:
 		fmt.Fprintf(&b, "already pinned in %s: %s; nothing to commit\n", where, strings.Join(pinned, ", "))

@@ -17,6 +17,7 @@ const (
 	OptNoPush         Option = "NoPush"
 	OptMessage        Option = "Message"
 	OptTagRules       Option = "TagRules"
+	OptSourceRepoDir  Option = "SourceRepoDir"
 )
 
 // phrase is a message whose Option arguments are spelled by the reader.
@@ -86,9 +87,17 @@ type SupersededError struct {
 	Branch string
 	// From is the commit the branch was expected at, To where it is.
 	From, To string
+	// Repository, when set, says the build is out of order instead: the
+	// pin of Repository in File, written by Commit, was built from To,
+	// which in the source repository's history descends from From
+	// (Options.SourceRevision). Publishing From's image would go back.
+	Repository, File, Commit string
 }
 
 func (e *SupersededError) Error() string {
+	if e.Repository != "" {
+		return fmt.Sprintf("superseded: the pin in Git was built from %s, which is newer than %s (%s in %s, pinned by commit %s)", e.To, e.From, e.Repository, e.File, e.Commit)
+	}
 	return fmt.Sprintf("superseded: branch %s advanced from %s to %s; the newer commit's pipeline will pin its own image", e.Branch, e.From, e.To)
 }
 

@@ -20,6 +20,14 @@ type Options struct {
 	// org.opencontainers.image.revision label names another commit is
 	// refused.
 	SourceRevision string
+	// SourceRepoDir is a clone of the repository the images are built
+	// from, with history. With it, promote refuses to go back: before
+	// replacing a pin, it finds the newest commit on the branch that
+	// changed the file with a Digestpin-Image trailer for the repository,
+	// and when that commit's Source-Revision descends from SourceRevision
+	// in this clone, promote stops with a *SupersededError. Requires
+	// SourceRevision.
+	SourceRepoDir string
 	// TagRules pick the tag of images given as a repository alone: the
 	// highest version the rule admits among the repository's tags. A rule
 	// naming a repository is for that image only, and the image must be

@@ -22,6 +22,9 @@ type Result struct {
 	Images []Image
 	// Choices are the tags TagRules picked, in the order of Images.
 	Choices []Choice
+	// Notes say what the out-of-order check could not judge, such as a pin
+	// replaced that recorded no source revision.
+	Notes []string
 	Outcome
 }
 
@@ -38,6 +41,10 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ord, err := openOrder(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	// Every image resolves before Git is touched: a registry failure
 	// leaves nothing to undo.
 	images, choices, err := resolveAll(ctx, opts)
@@ -50,23 +57,35 @@ func Promote(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var notes []string
+	var lastHead string
 	outcome, err := session.Publish(ctx, func(ctx context.Context, head string) (*Change, error) {
+		lastHead = head
 		c, err := edit(ctx, session.Repo, head, opts.Path, images)
 		if err != nil || c == nil {
 			return nil, err
+		}
+		if ord != nil {
+			if notes, err = ord.check(ctx, session.Repo, head, c.path, c.before, images); err != nil {
+				return nil, err
+			}
 		}
 		return &Change{
 			Files: []FileChange{{Path: c.path, Before: c.before, After: c.after}}, Message: msg,
 			Topic: opts.Path, Title: prTitle(images, opts.Path), Summary: prSummary(images, opts.Path, session.Branch, opts.SourceRevision),
 		}, nil
 	})
-	if se := (*SupersededError)(nil); errors.As(err, &se) && outcome != nil {
-		return &Result{Images: images, Outcome: *outcome}, err
+	if se := (*SupersededError)(nil); errors.As(err, &se) {
+		if outcome == nil {
+			// Out of order: the builder stopped on this head.
+			outcome = &Outcome{Branch: session.Branch, Head: lastHead}
+		}
+		return &Result{Images: images, Choices: choices, Outcome: *outcome}, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Images: images, Choices: choices, Outcome: *outcome}, nil
+	return &Result{Images: images, Choices: choices, Notes: notes, Outcome: *outcome}, nil
 }
 
 func validate(o Options) error {
