@@ -23,7 +23,7 @@ type promoteJSON struct {
 	DryRun        bool        `json:"dry_run"`
 	Attempts      int         `json:"attempts"`
 	PullRequest   *prJSON     `json:"pull_request"`
-	Notes         []string    `json:"notes"`
+	Notes         []string    `json:"notes,omitempty"`
 }
 
 type imageJSON struct {
@@ -48,7 +48,7 @@ func promoteRecord(r *promote.Result, o promote.Options, superseded bool) promot
 		Images: []imageJSON{}, Path: o.Path, Remote: o.Remote, Branch: r.Branch, Base: r.Head,
 		Commit: r.Commit, CommitVia: r.Via, Pushed: r.Pushed, Superseded: superseded,
 		AlreadyPinned: r.AlreadyPinned, DryRun: o.DryRun, Attempts: r.Attempts,
-		Notes: append([]string{}, r.Notes...),
+		Notes: r.Notes,
 	}
 	for _, img := range r.Images {
 		rec.Images = append(rec.Images, imageJSON{img.Reference, img.Repository, img.Tag, img.Digest, img.Pinned()})
