@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // Exit codes, documented in the README.
@@ -44,8 +46,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	// Messages quote repositories, registries and git; those parts are
+	// escaped where the messages are built, and no line may carry a
+	// control character whatever built it.
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintln(stderr, msg)
+		fmt.Fprintln(stderr, untrusted.Lines(msg))
 	}
 	var coded cli.ExitCoder
 	if errors.As(err, &coded) {

@@ -9,6 +9,7 @@ import (
 	"github.com/digestpin/digestpin/internal/check"
 	"github.com/digestpin/digestpin/internal/policy"
 	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 func checkCommand() *cli.Command {
@@ -31,7 +32,7 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			}
 			pol, err := policy.FromEnv(os.LookupEnv)
 			if err != nil {
-				return cli.Exit("configuration: "+err.Error(), exitUsage)
+				return cli.Exit(untrusted.Text("configuration: "+err.Error()), exitUsage)
 			}
 			tuning, err := render.TuningFromEnv(os.LookupEnv, c.App.ErrWriter)
 			if err != nil {
@@ -40,7 +41,7 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			root := c.String("root")
 			if root == "" {
 				if root, err = check.FindRoot("."); err != nil {
-					return cli.Exit(err.Error(), exitUsage)
+					return cli.Exit(untrusted.Text(err.Error()), exitUsage)
 				}
 			}
 			paths := c.Args().Slice()
@@ -49,7 +50,7 @@ Exit status: 0 all pinned, 1 something refused, 2 usage or render error.`,
 			}
 			targets, err := check.Paths(root, paths, pol, tuning)
 			if err != nil {
-				return cli.Exit(err.Error(), exitUsage)
+				return cli.Exit(untrusted.Text(err.Error()), exitUsage)
 			}
 			if err := check.Write(c.App.Writer, format, targets, pol); err != nil {
 				return err

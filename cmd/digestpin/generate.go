@@ -9,6 +9,7 @@ import (
 
 	"github.com/digestpin/digestpin/internal/policy"
 	"github.com/digestpin/digestpin/internal/render"
+	"github.com/digestpin/digestpin/internal/untrusted"
 	"github.com/digestpin/digestpin/plugin"
 )
 
@@ -25,7 +26,7 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			}
 			pol, err := policy.FromEnv(os.LookupEnv)
 			if err != nil {
-				return cli.Exit("digestpin: sidecar configuration: "+err.Error(), exitUsage)
+				return cli.Exit(untrusted.Text("digestpin: sidecar configuration: "+err.Error()), exitUsage)
 			}
 			tuning, err := render.TuningFromEnv(os.LookupEnv, c.App.ErrWriter)
 			if err != nil {
@@ -33,11 +34,11 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			}
 			wd, err := os.Getwd()
 			if err != nil {
-				return cli.Exit(err.Error(), exitUsage)
+				return cli.Exit(untrusted.Text(err.Error()), exitUsage)
 			}
 			req, err := plugin.NewRequest(wd, os.LookupEnv)
 			if err != nil {
-				return cli.Exit("digestpin: "+err.Error(), exitUsage)
+				return cli.Exit(untrusted.Text("digestpin: "+err.Error()), exitUsage)
 			}
 			req.Tuning = tuning
 			out, err := plugin.Generate(req, pol)
@@ -46,7 +47,8 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			case errors.As(err, &refusal):
 				return cli.Exit(refusal.Error(), exitRefused)
 			case err != nil:
-				return cli.Exit(fmt.Sprintf("digestpin: rendering %s: %v", req.SourcePath, err), exitUsage)
+				// One line, whatever the repository's names hold.
+				return cli.Exit(untrusted.Text(fmt.Sprintf("digestpin: rendering %s: %v", req.SourcePath, err)), exitUsage)
 			}
 			_, err = c.App.Writer.Write(out)
 			return err

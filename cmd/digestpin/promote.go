@@ -10,6 +10,7 @@ import (
 
 	"github.com/digestpin/digestpin/internal/promote"
 	"github.com/digestpin/digestpin/internal/registry"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // envGitToken names the variable an HTTPS token for git comes from. A flag
@@ -144,6 +145,8 @@ func promoteExit(err error) error {
 	if described, ok := err.(promote.Describer); ok {
 		msg = described.Describe(promoteFlag)
 	}
+	// One line, whatever the repository, the registry or git wrote in it.
+	msg = untrusted.Text(msg)
 	var usage *promote.UsageError
 	var superseded *promote.SupersededError
 	switch {
@@ -171,7 +174,8 @@ func report(r *promote.Result, o promote.Options) string {
 	case r.AlreadyPinned:
 		fmt.Fprintf(&b, "already pinned in %s: %s; nothing to commit\n", where, strings.Join(pinned, ", "))
 	case o.DryRun:
-		fmt.Fprintf(&b, "%scommit message:\n%s", r.Diff, indent(r.Message))
+		// The diff shows the repository's own lines, escaped.
+		fmt.Fprintf(&b, "%scommit message:\n%s", untrusted.Lines(r.Diff), indent(r.Message))
 		fmt.Fprintf(&b, "dry run: nothing committed (would build on %s)\n", r.Head)
 	default:
 		for _, p := range pinned {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 
 	"github.com/digestpin/digestpin/internal/promote"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // promoteJSON is promote's --output json record: what CI steps read
@@ -60,9 +62,15 @@ func promoteRecord(r *promote.Result, o promote.Options, superseded bool) promot
 }
 
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	// Registry and repository text, exact, but safe to print.
+	_, err := w.Write(untrusted.JSON(b.Bytes()))
+	return err
 }
 
 func mergeMethod(o promote.Options) string {

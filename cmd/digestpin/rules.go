@@ -8,6 +8,7 @@ import (
 	"github.com/digestpin/digestpin/internal/imageref"
 	"github.com/digestpin/digestpin/internal/promote"
 	"github.com/digestpin/digestpin/internal/semver"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // tagRules reads --semver and --tag-regex values into rules. A value is
@@ -91,11 +92,12 @@ func cmpOr(a, b string) string {
 // over.
 func choices(b *strings.Builder, cs []promote.Choice) {
 	for _, c := range cs {
-		fmt.Fprintf(b, "chose %s:%s for %s from %d tags", c.Repository, c.Tag, c.Rule, c.Listed)
+		// Tags come from the registry's list.
+		fmt.Fprintf(b, "chose %s:%s for %s from %d tags", c.Repository, untrusted.Text(c.Tag), c.Rule, c.Listed)
 		if len(c.PassedOver) == 0 {
 			b.WriteString("; no other tag satisfies it\n")
 			continue
 		}
-		fmt.Fprintf(b, "; passed over %s\n", strings.Join(c.PassedOver, ", "))
+		fmt.Fprintf(b, "; passed over %s\n", untrusted.Text(strings.Join(c.PassedOver, ", ")))
 	}
 }

@@ -1,12 +1,14 @@
 package check
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/digestpin/digestpin/internal/policy"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // Formats check can write.
@@ -34,12 +36,14 @@ func writeText(w io.Writer, targets []Target, pol policy.Policy) error {
 		var err error
 		switch {
 		case t.Err != nil:
-			_, err = fmt.Fprintf(w, "error %s: %v\n", t.Path, t.Err)
+			_, err = fmt.Fprintf(w, "error %s: %s\n", untrusted.Text(t.Path), untrusted.Text(t.Err.Error()))
 		case len(t.Violations) > 0:
 			refusal := &policy.Refusal{Violations: t.Violations, AppPath: t.Path, Allowed: pol.AllowedRegistries}
-			_, err = fmt.Fprintf(w, "FAIL  %s: %s\n", t.Path, refusal.Error())
+			// The refusal's lines are its own; what the repository wrote
+			// in them is escaped already.
+			_, err = fmt.Fprintf(w, "FAIL  %s: %s\n", untrusted.Text(t.Path), untrusted.Lines(refusal.Error()))
 		default:
-			_, err = fmt.Fprintf(w, "ok    %s\n", t.Path)
+			_, err = fmt.Fprintf(w, "ok    %s\n", untrusted.Text(t.Path))
 		}
 		if err != nil {
 			return err
@@ -89,9 +93,15 @@ func writeJSON(w io.Writer, targets []Target) error {
 			})
 		}
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(report)
+	if err := enc.Encode(report); err != nil {
+		return err
+	}
+	// The exact text, with what could rewrite a terminal as \u escapes.
+	_, err := w.Write(untrusted.JSON(b.Bytes()))
+	return err
 }
 
 // writeGitHub writes workflow commands, which GitHub Actions turns into
@@ -123,5 +133,8 @@ func writeGitHub(w io.Writer, targets []Target) error {
 var dataEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 
-func escapeData(s string) string     { return dataEscaper.Replace(s) }
-func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+// escapeData and escapeProperty escape as GitHub documents for workflow
+// commands, so that CR and LF stay inside the annotation, and then escape
+// what is left that could rewrite the log line (package untrusted).
+func escapeData(s string) string     { return untrusted.Text(dataEscaper.Replace(s)) }
+func escapeProperty(s string) string { return untrusted.Text(propertyEscaper.Replace(s)) }

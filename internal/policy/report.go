@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/digestpin/digestpin/internal/imageref"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 // MaxReportLines caps the offenders listed in a refusal so that the Argo CD
@@ -70,7 +71,7 @@ func images(n int) string {
 }
 
 func (r *Refusal) fix() string {
-	path := r.AppPath
+	path := untrusted.Text(r.AppPath)
 	if path == "" {
 		path = "<app path>"
 	}
@@ -94,30 +95,33 @@ func (r *Refusal) exampleImage() string {
 			continue
 		}
 		if ref, err := imageref.Parse(v.Image); err == nil && ref.Tag != "" && !ref.Pinned() {
-			return v.Image
+			return untrusted.Text(v.Image)
 		}
 	}
 	return "<image>:<tag>"
 }
 
 // Describe writes one violation on one line: the object, the field, the
-// image, the reason and the file it came from.
+// image, the reason and the file it came from. Everything in it that the
+// repository wrote (names, keys, the image, the file's name) is escaped
+// (package untrusted), or Go-quoted, so that it stays one line and cannot
+// forge another.
 func Describe(v Violation) string {
 	var b strings.Builder
-	b.WriteString(v.Kind)
+	b.WriteString(untrusted.Text(v.Kind))
 	b.WriteString(" ")
 	if v.Namespace != "" {
-		b.WriteString(v.Namespace + "/")
+		b.WriteString(untrusted.Text(v.Namespace) + "/")
 	}
-	b.WriteString(v.Name)
+	b.WriteString(untrusted.Text(v.Name))
 	if v.Slot == imageref.Field {
-		fmt.Fprintf(&b, ", field %s", v.Path)
+		fmt.Fprintf(&b, ", field %s", untrusted.Text(v.Path))
 	} else {
 		fmt.Fprintf(&b, ", %s %q", v.Slot, v.Container)
 	}
-	fmt.Fprintf(&b, ": image %q: %v", v.Image, v.Reason)
+	fmt.Fprintf(&b, ": image %q: %s", v.Image, untrusted.Text(v.Reason.Error()))
 	if v.Source != "" {
-		fmt.Fprintf(&b, " (from %s)", v.Source)
+		fmt.Fprintf(&b, " (from %s)", untrusted.Text(v.Source))
 	}
 	return b.String()
 }

@@ -15,8 +15,10 @@
 package untrusted
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -42,6 +44,51 @@ func Text(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// Lines escapes every line of s as Text does, keeping the line feeds that
+// separate them: for text whose lines are meant (a diff of a repository
+// file, a message digestpin wrote over several lines), where no line may
+// carry a carriage return or an escape sequence that rewrites what a
+// reader sees.
+func Lines(s string) string {
+	if Safe(strings.ReplaceAll(s, "\n", "")) {
+		return s
+	}
+	var b strings.Builder
+	for line := range strings.Lines(s) {
+		text, nl := strings.CutSuffix(line, "\n")
+		b.WriteString(Text(text))
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// JSON rewrites encoded JSON so that it prints safely and decodes to the
+// same values: encoding/json leaves DEL, C1 controls and format characters
+// (a bidirectional override, say) raw inside strings, and JSON writes each
+// as a \uXXXX escape (a surrogate pair above U+FFFF). Outside strings JSON
+// holds only printable ASCII and white space, which are kept.
+func JSON(b []byte) []byte {
+	s := string(b)
+	if Safe(strings.NewReplacer("\n", "", "\t", "", "\r", "").Replace(s)) {
+		return b
+	}
+	var out strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t' || r == '\r' || printable(r):
+			out.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&out, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&out, `\u%04x`, r)
+		}
+	}
+	return []byte(out.String())
 }
 
 // Safe reports whether s prints as it is: Text(s) == s.

@@ -1,6 +1,7 @@
 package untrusted
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,4 +70,43 @@ func FuzzText(f *testing.F) {
 			t.Fatalf("Text changed safe %q to %q", s, out)
 		}
 	})
+}
+
+func TestLines(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                           "",
+		"a\nb\n":                     "a\nb\n",
+		"ok\r::add-mask::x\n+line\n": `ok\r::add-mask::x` + "\n+line\n",
+		"\x1b[2Jgone\nlast":          `\x1b[2Jgone` + "\nlast",
+		"crlf\r\n":                   `crlf\r` + "\n",
+	} {
+		if got := Lines(in); got != want {
+			t.Errorf("Lines(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestJSON(t *testing.T) {
+	values := []string{"plain", "a\nb\x1b", "rtl\u202e\u2066", "del\x7f c1\u0085", "astral \U000e0001 tag", "emoji 😀", "bad \xff"}
+	for _, v := range values {
+		enc, err := json.MarshalIndent(map[string]string{"v": v}, "", "\t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := JSON(enc)
+		if !Safe(strings.NewReplacer("\n", "", "\t", "").Replace(string(out))) {
+			t.Errorf("JSON(%q) = %s is not safe to print", enc, out)
+		}
+		var back map[string]string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("JSON(%s) = %s: %v", enc, out, err)
+		}
+		want := strings.ToValidUTF8(v, "\ufffd")
+		if back["v"] != want {
+			t.Errorf("round trip of %q gave %q", want, back["v"])
+		}
+	}
+	if got := string(JSON([]byte(`{"a": "\u202e"}`))); got != `{"a": "\u202e"}` {
+		t.Errorf("escaped JSON changed: %s", got)
+	}
 }
