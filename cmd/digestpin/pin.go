@@ -93,7 +93,8 @@ func pinExit(err error) error {
 	case errors.As(err, &promoteUsage):
 		return cli.Exit(promoteUsage.Describe(promoteFlag), exitUsage)
 	}
-	return promoteExit(err)
+	// One failure a line; pin escapes what each holds.
+	return exitFor(err, untrusted.Lines)
 }
 
 func pinReport(r *pin.Result, o pin.Options) string {
@@ -115,7 +116,7 @@ func pinReport(r *pin.Result, o pin.Options) string {
 	case r.AlreadyPinned:
 		fmt.Fprintf(&b, "nothing pinned in %s\n", where)
 	case o.DryRun:
-		fmt.Fprintf(&b, "%scommit message:\n%s", r.Diff, indent(r.Message))
+		fmt.Fprintf(&b, "%scommit message:\n%s", untrusted.Lines(r.Diff), indent(r.Message))
 		fmt.Fprintf(&b, "dry run: nothing committed (would build on %s)\n", r.Head)
 	case r.Pushed:
 		fmt.Fprintf(&b, "committed %s in %s (on top of %s)\n", r.Commit, where, r.Head)

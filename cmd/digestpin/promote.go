@@ -141,12 +141,18 @@ func promoteFlag(o promote.Option) string {
 // promoteExit maps promote's errors to a message in flag names and an exit
 // status: 2 for a usage error, 3 when superseded, 1 otherwise.
 func promoteExit(err error) error {
+	// One line, whatever the repository, the registry or git wrote in it.
+	return exitFor(err, untrusted.Text)
+}
+
+// exitFor is promoteExit with the message escaped by escape: pin's
+// messages list one failure a line.
+func exitFor(err error, escape func(string) string) error {
 	msg := err.Error()
 	if described, ok := err.(promote.Describer); ok {
 		msg = described.Describe(promoteFlag)
 	}
-	// One line, whatever the repository, the registry or git wrote in it.
-	msg = untrusted.Text(msg)
+	msg = escape(msg)
 	var usage *promote.UsageError
 	var superseded *promote.SupersededError
 	switch {

@@ -87,10 +87,11 @@ type Failure struct {
 }
 
 func (f Failure) String() string {
+	// One line, whatever a render or a registry error quotes.
 	if f.Image == "" {
-		return fmt.Sprintf("%s: %v", untrusted.Text(f.Target), f.Err)
+		return fmt.Sprintf("%s: %s", untrusted.Text(f.Target), untrusted.Text(f.Err.Error()))
 	}
-	return fmt.Sprintf("%s: %s: %v", untrusted.Text(f.Target), untrusted.Text(f.Image), f.Err)
+	return fmt.Sprintf("%s: %s: %s", untrusted.Text(f.Target), untrusted.Text(f.Image), untrusted.Text(f.Err.Error()))
 }
 
 // Result says what Pin did.
@@ -142,7 +143,11 @@ type VerifyError struct {
 }
 
 func (e *VerifyError) Error() string {
-	return "nothing written: after the edit, the paths would not render as intended:\n  - " + strings.Join(e.Problems, "\n  - ")
+	problems := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		problems[i] = untrusted.Text(p) // one line each
+	}
+	return "nothing written: after the edit, the paths would not render as intended:\n  - " + strings.Join(problems, "\n  - ")
 }
 
 // UsageError is a mistake in what was asked, such as a path that does not
