@@ -21,31 +21,38 @@ func Kustomization(opts render.Options, pol policy.Policy) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if violations := judge(result, pol); len(violations) > 0 {
-		// Render once more, tracing origins, only to say where each
-		// offender came from: the common, passing render stays a single
-		// plain run, and a refusal costs one render more.
-		if origins, err := render.Origins(opts, result); err == nil {
+	if violations, offenders := judge(result, pol); len(violations) > 0 {
+		// Say where each offender came from: from the render's own origin
+		// marks when it has them, otherwise by rendering once more. A
+		// passing render stays a single plain run.
+		if origins, err := render.Origins(opts, result, offenders); err == nil {
 			result.Origins = origins
-			violations = judge(result, pol)
+			violations, _ = judge(result, pol)
 		}
 		return nil, &policy.Refusal{Violations: violations, AppPath: opts.Dir, Allowed: pol.AllowedRegistries}
 	}
 	return result.YAML()
 }
 
-func judge(result *render.Result, pol policy.Policy) []policy.Violation {
+// judge returns the violations of result's objects, and the indexes of
+// the objects that have any.
+func judge(result *render.Result, pol policy.Policy) ([]policy.Violation, []int) {
 	var violations []policy.Violation
+	var offenders []int
 	for i, res := range result.Resources.Resources() {
-		for _, v := range pol.Check(res.YNode(), result.ImageFields) {
+		found := pol.Check(res.YNode(), result.ImageFields)
+		for _, v := range found {
 			if i < len(result.Origins) {
 				v.Source = result.Origins[i]
 			}
 			v.Line = 0 // a line of the rendered output means nothing to the reader
 			violations = append(violations, v)
 		}
+		if len(found) > 0 {
+			offenders = append(offenders, i)
+		}
 	}
-	return violations
+	return violations, offenders
 }
 
 // Manifests judges the objects of a plain YAML stream read from file.

@@ -181,20 +181,10 @@ func (f *readFS) observe(data []byte) {
 
 // renderImages renders dir, applying the root's images: itself when it
 // can (fast is then true), otherwise leaving them to kustomize and saying
-// why (declined).
-func renderImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.ResMap, fast bool, declined string, err error) {
-	root, ok := fsys.Replacement(t.rootFile)
-	parsed := t.root // what the walk read, unless parameters changed it
-	if ok {
-		parsed = nil
-	} else {
-		if root, err = fsys.ReadFile(t.rootFile); err != nil {
-			return nil, false, "", err
-		}
-		// kustomize reads it from memory, so the input limits count it
-		// once, as without the fast path.
-		fsys.Replace(t.rootFile, root)
-	}
+// why (declined). root is the root kustomization kustomize reads (fsys
+// holds it as a replacement), and parsed what it holds, if known. used is
+// the filesystem of the run whose objects m are.
+func renderImages(opts Options, fsys *readFS, t *tree, dir string, root []byte, parsed *types.Kustomization) (m resmap.ResMap, fast bool, declined string, used *readFS, err error) {
 	var plan *imagePlan
 	var probed []byte
 	declined = "turned off"
@@ -203,7 +193,7 @@ func renderImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.Res
 	}
 	if plan == nil {
 		m, err = runKustomize(fsys, dir)
-		return m, false, declined, err
+		return m, false, declined, fsys, err
 	}
 	read := fsys.BytesRead()
 	fsys.Replace(t.rootFile, probed)
@@ -216,13 +206,13 @@ func renderImages(opts Options, fsys *readFS, t *tree, dir string) (m resmap.Res
 	case plan.apply(m) != nil:
 		declined = plan.declined
 	default:
-		return m, true, "", nil
+		return m, true, "", fsys, nil
 	}
 	// kustomize alone, from where it started.
-	again := &readFS{FS: fsys.Again(read)}
+	again := fsys.again(read)
 	again.Replace(t.rootFile, root)
 	m, err = runKustomize(again, dir)
-	return m, false, declined, err
+	return m, false, declined, again, err
 }
 
 // imagePlan is the root's images: entries, for apply.

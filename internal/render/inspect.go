@@ -47,6 +47,11 @@ type tree struct {
 	configurations []configFile
 	hasVars        bool
 	hasCRDs        bool
+	// resourceFiles are the real paths of the files resources: entries
+	// name, and otherFiles those any other entry names (patches,
+	// generators' files, configurations, ...): files only kustomize's
+	// resource loader reads can carry origin marks (origins.go).
+	resourceFiles, otherFiles map[string]bool
 }
 
 // configFile is one `configurations:` file. asPlugin is true when its
@@ -64,7 +69,7 @@ type configFile struct {
 // and files (http, https, ssh, file, git URLs and GitHub shorthands), Helm
 // charts, and exec or container KRM functions and other plugins.
 func inspect(fsys *readFS, dir string) (*tree, error) {
-	w := walker{fs: fsys, seen: map[string]bool{}, tree: &tree{}}
+	w := walker{fs: fsys, seen: map[string]bool{}, tree: &tree{resourceFiles: map[string]bool{}, otherFiles: map[string]bool{}}}
 	rootFile, k, err := w.load(dir)
 	if err != nil {
 		return nil, err
@@ -181,6 +186,11 @@ func (w *walker) visit(dir, file string, k *types.Kustomization, asPlugins bool)
 			if err := check(field, value); err != nil {
 				return err
 			}
+			if (field != "resources" || asPlugins) && field != "components" && !strings.Contains(value, "\n") {
+				if real, err := w.fs.Resolve(filepath.Join(dir, value)); err == nil {
+					w.tree.otherFiles[real] = true
+				}
+			}
 		}
 	}
 	//lint:ignore SA1019 vars are deprecated but kustomize still applies them; the fast path must know.
@@ -222,6 +232,9 @@ func (w *walker) include(where, dir, field, entry string, plugin bool) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %s entry %q: %w", where, field, entry, err)
+	}
+	if !plugin && field == "resources" && !w.fs.IsDir(real) {
+		w.tree.resourceFiles[real] = true
 	}
 	if w.fs.IsDir(real) {
 		file, k, err := w.load(real)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	//lint:ignore SA1019 krusty itself runs these builtins; v0.21.2 has no other way to name them.
@@ -116,6 +117,9 @@ type Result struct {
 	// annotations, which its output then holds; relDir is its directory.
 	originsShown bool
 	relDir       string
+	// marked are the origins the objects' marks name ("" where an object
+	// has none), or nil (marks.go).
+	marked []string
 }
 
 // YAML returns the objects exactly as `kustomize build` prints them.
@@ -127,7 +131,7 @@ func Render(opts Options) (*Result, error) {
 	if err != nil || !opts.TrackOrigins {
 		return result, err
 	}
-	if origins, err := Origins(opts, result); err == nil {
+	if origins, err := Origins(opts, result, nil); err == nil {
 		result.Origins = origins
 	}
 	return result, nil
@@ -135,16 +139,31 @@ func Render(opts Options) (*Result, error) {
 
 // Origins returns, for each object of result, a render of opts without
 // TrackOrigins, the repository file it came from ("" when kustomize did
-// not record one). It renders opts once more, with kustomize's origin
-// annotations, and matches the objects by id. Origin annotations are
-// visible to transformers (a patch that copies metadata.annotations copies
-// them too), so the output comes from the plain run and only the origins
-// from the traced one; and tracing costs kustomize a good deal (it records
-// every transformer on every object: about 40% more CPU on 400 objects),
-// so a render that passes is never traced.
-func Origins(opts Options, result *Result) ([]string, error) {
+// not record one). objects are the indexes of the objects the caller needs
+// (nil: all of them). When the render's own origin marks name a file for
+// each of those, Origins returns what the marks say (marks.go), and
+// renders nothing. Otherwise it renders opts once more, with kustomize's
+// origin annotations, and matches the objects by id. Origin annotations
+// are visible to transformers (a patch that copies metadata.annotations
+// copies them too), so the output comes from the plain run and only the
+// origins from the traced one; and tracing costs kustomize a good deal (it
+// records every transformer on every object: about 40% more CPU on 400
+// objects), so a render that passes is never traced.
+func Origins(opts Options, result *Result, objects []int) ([]string, error) {
 	if result.originsShown {
 		return origins(result.Resources, result.relDir), nil
+	}
+	if result.marked != nil {
+		known := true
+		if objects == nil {
+			known = !slices.Contains(result.marked, "")
+		}
+		for _, i := range objects {
+			known = known && i >= 0 && i < len(result.marked) && result.marked[i] != ""
+		}
+		if known {
+			return slices.Clone(result.marked), nil
+		}
 	}
 	traced, _, err := render(opts, true)
 	if err != nil {
@@ -193,9 +212,36 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 		}
 		fsys.Replace(t.rootFile, edited)
 	}
+	root, replaced := fsys.Replacement(t.rootFile)
+	parsed := t.root // what the walk read, unless parameters changed it
+	if replaced {
+		parsed = nil
+	} else {
+		if root, err = fsys.ReadFile(t.rootFile); err != nil {
+			return nil, nil, err
+		}
+		// kustomize reads it from memory, so the input limits count it
+		// once.
+		fsys.Replace(t.rootFile, root)
+	}
+	read := fsys.BytesRead()
+	if !trackOrigins && !t.originsRequested && len(opts.Overrides.Components) == 0 {
+		// Components from parameters were not walked: their files are
+		// not known to be resources only.
+		fsys.markResources(t)
+	}
 	// The root's images: are applied in one pass after kustomize when
 	// nothing else can tell (images.go).
-	m, fast, declined, err := renderImages(opts, fsys, t, dir)
+	m, fast, declined, used, err := renderImages(opts, fsys, t, dir, root, parsed)
+	if fsys.marks != nil && (err != nil || used.unusual) {
+		// Origin marks could show: in the line numbers of a parse
+		// error, or in the hash of a whole object (needsHashSuffix).
+		// Render again without them.
+		plain := fsys.again(read)
+		plain.marks = nil
+		plain.Replace(t.rootFile, root)
+		m, fast, declined, used, err = renderImages(opts, plain, t, dir, root, parsed)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -217,7 +263,8 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 			return nil, nil, err
 		}
 	}
-	result := &Result{Resources: m, ImageFields: t.imageFields, imagesFast: fast, originsShown: t.originsRequested, relDir: t.relDir}
+	result := &Result{Resources: m, ImageFields: t.imageFields, imagesFast: fast, originsShown: t.originsRequested, relDir: t.relDir,
+		marked: used.markedOrigins(m)}
 	if trackOrigins {
 		result.Origins = origins(m, t.relDir)
 		if err := m.RemoveOriginAnnotations(); err != nil {
@@ -251,6 +298,15 @@ type readFS struct {
 	*repofs.FS
 	// unusual is set when a file read rules out the images fast path.
 	unusual bool
+	// marks, when set, are put into resource files as they are read
+	// (marks.go).
+	marks *originMarks
+}
+
+// again is the filesystem to run kustomize again with, from read bytes on
+// (repofs.FS.Again), with the same marks.
+func (f *readFS) again(read int64) *readFS {
+	return &readFS{FS: f.FS.Again(read), marks: f.marks}
 }
 
 func newReadFS(root, prefix string, limits repofs.Limits) (*readFS, error) {
@@ -264,10 +320,11 @@ func newReadFS(root, prefix string, limits repofs.Limits) (*readFS, error) {
 // ReadFile is repofs's, observing what it returns.
 func (f *readFS) ReadFile(path string) ([]byte, error) {
 	data, err := f.FS.ReadFile(path)
-	if err == nil {
-		f.observe(data)
+	if err != nil {
+		return nil, err
 	}
-	return data, err
+	f.observe(data)
+	return f.mark(path, data), nil
 }
 
 // KustomizeVersion is the kustomize release whose output Render matches.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -72,6 +73,9 @@ type FS struct {
 	// realDirs holds directories' real paths by absolute path
 	// (evalCached).
 	realDirs sync.Map
+	// symlinked is set once a path resolved through a symlink; Again's
+	// filesystem shares it.
+	symlinked *atomic.Bool
 }
 
 func (f *FS) refuse(err error) error {
@@ -100,13 +104,18 @@ func New(root, prefix string, limits Limits) (*FS, error) {
 		return nil, fmt.Errorf("repository root: %w", err)
 	}
 	return &FS{
-		disk:    filesys.MakeFsOnDisk(),
-		root:    real,
-		prefix:  path.Clean("/" + filepath.ToSlash(prefix))[1:],
-		overlay: map[string][]byte{},
-		limits:  newBudget(limits),
+		symlinked: new(atomic.Bool),
+		disk:      filesys.MakeFsOnDisk(),
+		root:      real,
+		prefix:    path.Clean("/" + filepath.ToSlash(prefix))[1:],
+		overlay:   map[string][]byte{},
+		limits:    newBudget(limits),
 	}, nil
 }
+
+// Symlinked reports whether any path resolved so far, by this filesystem
+// or the one it was made Again from, went through a symlink.
+func (f *FS) Symlinked() bool { return f.symlinked.Load() }
 
 // Root is the repository root's absolute, real path.
 func (f *FS) Root() string { return f.root }
@@ -143,6 +152,7 @@ func (f *FS) Again(read int64) *FS {
 		limits:  newBudget(f.limits.limits),
 	}
 	g.limits.read = read
+	g.symlinked = f.symlinked
 	return g
 }
 
@@ -167,6 +177,9 @@ func (f *FS) Resolve(p string) (string, error) {
 	real, err := f.evalCached(abs)
 	if err != nil {
 		return "", err
+	}
+	if real != abs {
+		f.symlinked.Store(true)
 	}
 	if !f.inside(real) {
 		target := f.Rel(real)
