@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"path/filepath"
 	"strings"
@@ -13,12 +14,44 @@ import (
 	"github.com/digestpin/digestpin/internal/repofs"
 )
 
-// Generate renders the request under pol. It returns the manifests, or an
+// Config is the sidecar's configuration: the operator's policy and how
+// renders go about their work, from the sidecar container's environment.
+// The zero Config is what an environment without DIGESTPIN_* variables
+// gives: any registry, every image pinned by digest.
+type Config struct {
+	policy policy.Policy
+	tuning render.Tuning
+}
+
+// ConfigFromEnv reads the sidecar's DIGESTPIN_* variables; debug is where
+// DIGESTPIN_DEBUG=1 writes. A malformed value is an error naming the
+// variable: nothing falls back to a default.
+func ConfigFromEnv(lookup func(string) (string, bool), debug io.Writer) (Config, error) {
+	pol, err := policy.FromEnv(lookup)
+	if err != nil {
+		return Config{}, err
+	}
+	tuning, err := render.TuningFromEnv(lookup, debug)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{policy: pol, tuning: tuning}, nil
+}
+
+// IsRefusal reports whether err, from Generate, is a refusal by policy
+// (every offender listed in its message) rather than a failure to render.
+func IsRefusal(err error) bool {
+	var refusal *policy.Refusal
+	return errors.As(err, &refusal)
+}
+
+// Generate renders the request under cfg. It returns the manifests, or an
 // error and no manifests at all: a partial set would make Argo CD prune
 // whatever is missing. Messages name files by their repository path.
-func Generate(req Request, pol policy.Policy) ([]byte, error) {
+func Generate(req Request, cfg Config) ([]byte, error) {
 	prefix := req.repoPrefix()
-	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides, PathPrefix: prefix, Tuning: req.Tuning}, pol)
+	pol := cfg.policy
+	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides.forRender(), PathPrefix: prefix, Tuning: cfg.tuning}, pol)
 	var refusal *policy.Refusal
 	var outside *repofs.OutsideError
 	switch {

@@ -34,10 +34,33 @@ type Request struct {
 	// Application names it; used in messages.
 	SourcePath string
 	// Overrides come from the Application's plugin parameters and env.
-	Overrides render.Overrides
-	// Tuning comes from the sidecar's environment (render.TuningFromEnv);
-	// it never changes the output.
-	Tuning render.Tuning
+	Overrides Overrides
+}
+
+// Overrides are the options of Argo CD's native kustomize source that an
+// Application sets through the plugin's parameters or env. They are
+// applied to the root kustomization in memory, with the semantics of the
+// `kustomize edit` commands Argo CD runs; the checkout is never edited.
+type Overrides struct {
+	// Images are `kustomize edit set image` arguments: "name=newName:tag",
+	// "name:tag", "name@sha256:...", "name=*:tag" keeps newName.
+	Images []string
+	// NamePrefix, NameSuffix and Namespace replace the kustomization's,
+	// when set.
+	NamePrefix, NameSuffix, Namespace string
+	// CommonLabels and CommonAnnotations are merged over the
+	// kustomization's.
+	CommonLabels, CommonAnnotations map[string]string
+	// Components are appended to the kustomization's components unless
+	// already listed.
+	Components []string
+}
+
+func (o Overrides) forRender() render.Overrides {
+	return render.Overrides{
+		Images: o.Images, NamePrefix: o.NamePrefix, NameSuffix: o.NameSuffix, Namespace: o.Namespace,
+		CommonLabels: o.CommonLabels, CommonAnnotations: o.CommonAnnotations, Components: o.Components,
+	}
 }
 
 // NewRequest reads the request from the command's working directory and
@@ -133,7 +156,7 @@ var parameterKinds = map[string]string{
 
 // applyParameters reads the JSON form of the parameters, which keeps
 // arrays, maps and names intact where the PARAM_* variables do not.
-func applyParameters(o *render.Overrides, raw string) error {
+func applyParameters(o *Overrides, raw string) error {
 	var params []parameter
 	if err := json.Unmarshal([]byte(raw), &params); err != nil {
 		return fmt.Errorf("%s is not the JSON Argo CD sends: %w", EnvParameters, err)
@@ -177,12 +200,12 @@ func applyParameters(o *render.Overrides, raw string) error {
 // template easily: NAME_PREFIX, NAME_SUFFIX, NAMESPACE, IMAGES and
 // COMPONENTS (comma-separated), COMMON_LABELS and COMMON_ANNOTATIONS
 // (comma-separated key=value). Parameters take precedence.
-func envOverrides(lookup func(string) (string, bool)) (render.Overrides, error) {
+func envOverrides(lookup func(string) (string, bool)) (Overrides, error) {
 	get := func(name string) string {
 		v, _ := lookup(EnvPrefix + name)
 		return strings.TrimSpace(v)
 	}
-	o := render.Overrides{
+	o := Overrides{
 		NamePrefix: get("NAME_PREFIX"),
 		NameSuffix: get("NAME_SUFFIX"),
 		Namespace:  get("NAMESPACE"),

@@ -3,8 +3,6 @@ package plugin
 import (
 	"reflect"
 	"testing"
-
-	"github.com/digestpin/digestpin/internal/render"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -49,7 +47,7 @@ func TestNewRequestReadsArgoCDParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Request{Root: "/w", AppPath: "apps/shop", SourcePath: "apps/shop", Overrides: render.Overrides{
+	want := Request{Root: "/w", AppPath: "apps/shop", SourcePath: "apps/shop", Overrides: Overrides{
 		Images:            []string{"ghcr.io/acme/web=ghcr.io/acme/web:v2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
 		NamePrefix:        "prod-",
 		NameSuffix:        "-v2",
@@ -78,7 +76,7 @@ func TestNewRequestReadsPluginEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := render.Overrides{
+	want := Overrides{
 		NamePrefix: "shop-", NameSuffix: "-blue", Namespace: "shop",
 		Images:            []string{"nginx=ghcr.io/acme/nginx", "busybox:1.36"},
 		Components:        []string{"c1", "c2"},

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/digestpin/digestpin/internal/policy"
-	"github.com/digestpin/digestpin/internal/render"
 	"github.com/digestpin/digestpin/internal/untrusted"
 	"github.com/digestpin/digestpin/plugin"
 )
@@ -24,13 +21,9 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("generate takes no arguments; it renders the working directory (got %q)", c.Args().First()), exitUsage)
 			}
-			pol, err := policy.FromEnv(os.LookupEnv)
+			cfg, err := plugin.ConfigFromEnv(os.LookupEnv, c.App.ErrWriter)
 			if err != nil {
 				return cli.Exit(untrusted.Text("digestpin: sidecar configuration: "+err.Error()), exitUsage)
-			}
-			tuning, err := render.TuningFromEnv(os.LookupEnv, c.App.ErrWriter)
-			if err != nil {
-				return cli.Exit("digestpin: sidecar configuration: "+err.Error(), exitUsage)
 			}
 			wd, err := os.Getwd()
 			if err != nil {
@@ -40,12 +33,10 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			if err != nil {
 				return cli.Exit(untrusted.Text("digestpin: "+err.Error()), exitUsage)
 			}
-			req.Tuning = tuning
-			out, err := plugin.Generate(req, pol)
-			var refusal *policy.Refusal
+			out, err := plugin.Generate(req, cfg)
 			switch {
-			case errors.As(err, &refusal):
-				return cli.Exit(refusal.Error(), exitRefused)
+			case plugin.IsRefusal(err):
+				return cli.Exit(err.Error(), exitRefused)
 			case err != nil:
 				// One line, whatever the repository's names hold.
 				return cli.Exit(untrusted.Text(fmt.Sprintf("digestpin: rendering %s: %v", req.SourcePath, err)), exitUsage)

@@ -225,7 +225,7 @@ func render(checkout string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return plugin.Generate(req, policy.Policy{})
+	return plugin.Generate(req, plugin.Config{})
 }
 
 func git(ctx context.Context, dir string, args ...string) error {
