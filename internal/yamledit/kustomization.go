@@ -58,10 +58,16 @@ func SetKustomizationImages(src []byte, pins ...ImagePin) (out []byte, changed b
 		}
 		seen[p.Name] = true
 	}
+	// Many pins at once (digestpin pin writes hundreds) are one pass over
+	// the text; whatever that pass cannot do alone is done one pin at a
+	// time below, re-parsing in between.
+	if len(pins) > 1 {
+		if out, changed, err := setImages(src, pins); err == nil {
+			return out, changed, nil
+		}
+	}
 	out = src
 	for _, p := range pins {
-		// One pin at a time, re-parsing in between, keeps each edit's
-		// positions and verification simple.
 		next, err := setImage(out, p)
 		if err != nil {
 			return nil, false, fmt.Errorf("kustomization: image %s: %w", p.Name, err)
@@ -83,11 +89,7 @@ func setImage(src []byte, pin ImagePin) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	entry := []pair{{"name", pin.Name}}
-	if pin.Tag != "" {
-		entry = append(entry, pair{"newTag", pin.Tag})
-	}
-	entry = append(entry, pair{"digest", pin.Digest})
+	entry := pin.pairs()
 
 	i := lookup(root, "images")
 	if i < 0 {
@@ -135,10 +137,24 @@ func kustomizationRoot(docs []*yaml.Node) (*yaml.Node, error) {
 
 // pinEntry updates the matching entry of the images list, or appends one.
 func (e *editor) pinEntry(root, images *yaml.Node, pin ImagePin, entry []pair) error {
+	match, err := findEntry(images, pin)
+	switch {
+	case err != nil:
+		return err
+	case match == nil:
+		return e.appendItem(images, entry, e.itemLayout(root, images))
+	}
+	return e.updateEntry(match, pin)
+}
+
+// findEntry returns the entry of the images list pin updates: the one
+// named pin.Name or, failing that, the one whose newName it is; nil when
+// there is none.
+func findEntry(images *yaml.Node, pin ImagePin) (*yaml.Node, error) {
 	var byName, byNewName []*yaml.Node
 	for _, item := range images.Content {
 		if item.Kind != yaml.MappingNode {
-			return fmt.Errorf("line %d: images entry is not a mapping", item.Line)
+			return nil, fmt.Errorf("line %d: images entry is not a mapping", item.Line)
 		}
 		if scalarValue(item, "name") == pin.Name {
 			byName = append(byName, item)
@@ -152,11 +168,89 @@ func (e *editor) pinEntry(root, images *yaml.Node, pin ImagePin, entry []pair) e
 	}
 	switch len(matches) {
 	case 0:
-		return e.appendItem(images, entry, e.itemLayout(root, images))
+		return nil, nil
 	case 1:
-		return e.updateEntry(matches[0], pin)
+		return matches[0], nil
 	}
-	return fmt.Errorf("images entries on lines %d and %d both match", matches[0].Line, matches[1].Line)
+	return nil, fmt.Errorf("images entries on lines %d and %d both match", matches[0].Line, matches[1].Line)
+}
+
+// setImages records all pins in one pass: existing entries are updated in
+// place, then the other pins are appended, in order. A kustomization
+// without an images list gets it from the first pin, alone. It fails,
+// leaving the work to setImage, on anything else: two pins for one entry,
+// or an edit that does not read back as intended.
+func setImages(src []byte, pins []ImagePin) ([]byte, bool, error) {
+	changed := false
+	e, err := newEditor(src)
+	if err != nil {
+		return nil, false, err
+	}
+	root, err := kustomizationRoot(e.docs)
+	if err != nil {
+		return nil, false, err
+	}
+	if i := lookup(root, "images"); i < 0 || root.Content[2*i+1].Kind != yaml.SequenceNode {
+		next, err := setImage(src, pins[0])
+		if err != nil || next == nil {
+			return nil, false, fmt.Errorf("no images list")
+		}
+		src, pins, changed = next, pins[1:], true
+		if e, err = newEditor(src); err != nil {
+			return nil, false, err
+		}
+		if root, err = kustomizationRoot(e.docs); err != nil {
+			return nil, false, err
+		}
+	}
+	i := lookup(root, "images")
+	if i < 0 || root.Content[2*i+1].Kind != yaml.SequenceNode {
+		return nil, false, fmt.Errorf("no images list")
+	}
+	images := root.Content[2*i+1]
+	layout := e.itemLayout(root, images)
+	updated := map[*yaml.Node]bool{}
+	var appended []ImagePin
+	for _, pin := range pins {
+		match, err := findEntry(images, pin)
+		switch {
+		case err != nil:
+			return nil, false, err
+		case match == nil:
+			appended = append(appended, pin)
+			continue
+		case updated[match]:
+			return nil, false, fmt.Errorf("line %d: two pins for one entry", match.Line)
+		}
+		updated[match] = true
+		if err := e.updateEntry(match, pin); err != nil {
+			return nil, false, err
+		}
+	}
+	// Appended after the updates: an insertion at the end of the last
+	// entry then stays in it.
+	for _, pin := range appended {
+		if err := e.appendItem(images, pin.pairs(), layout); err != nil {
+			return nil, false, err
+		}
+	}
+	if len(e.edits) == 0 {
+		return src, changed, nil
+	}
+	out, err := e.result()
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+// pairs is the images entry that records pin.
+func (pin ImagePin) pairs() []pair {
+	entry := []pair{{"name", pin.Name}}
+	if pin.Tag != "" {
+		entry = append(entry, pair{"newTag", pin.Tag})
+	}
+	return append(entry, pair{"digest", pin.Digest})
 }
 
 // updateEntry sets newTag and digest in an existing images entry.

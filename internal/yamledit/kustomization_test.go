@@ -684,3 +684,74 @@ func FuzzSetKustomizationImages(f *testing.F) {
 		t.Fatalf("pin not recorded:\n%s", out)
 	})
 }
+
+// sequential records pins one at a time, as SetKustomizationImages did
+// before it learned to batch; setImages must write the same bytes.
+func sequential(t *testing.T, src []byte, pins []ImagePin) []byte {
+	t.Helper()
+	out := src
+	for _, p := range pins {
+		next, err := setImage(out, p)
+		if err != nil {
+			t.Fatalf("setImage(%s): %v", p.Name, err)
+		}
+		if next != nil {
+			out = next
+		}
+	}
+	return out
+}
+
+func TestSetImagesInOnePassWritesWhatOnePinAtATimeWrites(t *testing.T) {
+	layouts := map[string]string{
+		"block":           "resources:\n- app.yaml\nimages:\n- name: a\n  newTag: v1\n- name: b # comment\n  newTag: \"2\"\n",
+		"block indented":  "resources:\n  - app.yaml\nimages:\n  - name: a\n    newTag: v1   # kept\n  - name: b\n    digest: " + digestA + "\n",
+		"last entry flow": "images:\n- {name: a, newTag: v1}\n- {name: b}\n",
+		"flow list":       "images: [{name: a, newTag: v1}, {name: b}]\n",
+		"flow per line":   "images: [\n  {name: a, newTag: v1},\n  {name: b}\n]\n",
+		"renamed":         "images:\n- name: a\n  newName: ghcr.io/acme/a\n- name: b\n",
+		"no images":       "# app\nresources:\n- app.yaml\n",
+		"null images":     "resources: [app.yaml]\nimages:\n",
+		"no final eol":    "images:\n- name: a\n  newTag: v1",
+		"crlf":            crlf("images:\n- name: a\n  newTag: v1\n- name: b\n"),
+		"json style":      "{\"resources\": [\"app.yaml\"], \"images\": [{\"name\": \"a\"}]}\n",
+	}
+	pinSets := [][]ImagePin{
+		{{Name: "a", Tag: "v2", Digest: digestB}, {Name: "b", Tag: "v3", Digest: digestA}},
+		{{Name: "b", Digest: digestB}, {Name: "c", Tag: "v1", Digest: digestA}, {Name: "d", Tag: "latest", Digest: digestB}},
+		{{Name: "ghcr.io/acme/a", Tag: "v9", Digest: digestA}, {Name: "e", Tag: "1.0", Digest: digestB}},
+		{{Name: "x", Tag: "v1", Digest: digestA}, {Name: "z", Tag: "v1", Digest: digestB}, {Name: "a", Tag: "v1", Digest: digestA}},
+	}
+	batched := 0
+	for name, in := range layouts {
+		for i, pins := range pinSets {
+			want := sequential(t, []byte(in), pins)
+			got, _, err := setImages([]byte(in), pins)
+			if err != nil {
+				t.Logf("%s, pins %d: one pass declined (%v); SetKustomizationImages pins one at a time", name, i, err)
+				continue
+			}
+			batched++
+			if string(got) != string(want) {
+				t.Errorf("%s, pins %d: one pass wrote\n%s\none at a time\n%s", name, i, got, want)
+			}
+			if out, _, err := SetKustomizationImages([]byte(in), pins...); err != nil || string(out) != string(want) {
+				t.Errorf("%s, pins %d: SetKustomizationImages = %v\n%s", name, i, err, out)
+			}
+		}
+	}
+	if batched < len(layouts)*len(pinSets)*3/4 {
+		t.Errorf("one pass handled %d of %d cases", batched, len(layouts)*len(pinSets))
+	}
+
+	// They differ in one way: one at a time, an appended entry takes its
+	// quoting from the entry appended before it, which YAML made quote
+	// "y"; in one pass, every appended entry looks like the file's own.
+	in := "images:\n- name: a\n"
+	pins := []ImagePin{{Name: "y", Tag: "v1", Digest: digestA}, {Name: "b", Tag: "v1", Digest: digestB}}
+	got, _, err := SetKustomizationImages([]byte(in), pins...)
+	want := "images:\n- name: a\n- name: \"y\"\n  newTag: v1\n  digest: " + digestA + "\n- name: b\n  newTag: v1\n  digest: " + digestB + "\n"
+	if err != nil || string(got) != want {
+		t.Errorf("got %v\n%s\nwant\n%s", err, got, want)
+	}
+}
