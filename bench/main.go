@@ -9,12 +9,18 @@
 //	go run ./bench -sizes small,100,500 -runs 3 -slow 500
 //	go run ./bench -refusal -sizes 100     # a pass against a refusal
 //	go run ./bench -baseline /tmp/old      # against another digestpin build
+//	go run ./bench -pin                    # digestpin pin: 301 images, a 50 ms registry
 //
 // -refusal measures digestpin alone: on each tree, and on the same tree
 // with the images: entry of an image every Deployment runs left without
 // its digest, which digestpin must refuse (exit 1, nothing on stdout).
 // -baseline measures digestpin against another build of itself, in place
 // of kustomize, to decide whether a change to digestpin pays.
+// -pin measures `digestpin pin` instead: over the overlay of -pin-services
+// services with no images: entries (3n+1 images without a digest), against
+// a registry in this process that answers every request -latency late, at
+// each -concurrency; every run commits and pushes to a local bare
+// repository, and is checked to pin every image.
 //
 // digestpin is built as the Dockerfile builds it; kustomize is ./bin/kustomize
 // when it is there (make test installs it), else installed with
@@ -54,7 +60,18 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the generated trees and binaries, and print where")
 	refusal := flag.Bool("refusal", false, "measure a refusal (one shared image left unpinned) against a pass, instead of kustomize")
 	baseline := flag.String("baseline", "", "measure against this digestpin binary instead of kustomize")
+	pin := flag.Bool("pin", false, "measure digestpin pin on an unpinned tree of -pin-services services, against a registry answering -latency late")
+	pinServices := flag.Int("pin-services", 100, "with -pin, the services of the unpinned tree (3n+1 images)")
+	latency := flag.Duration("latency", 50*time.Millisecond, "with -pin, the registry's delay on every request")
+	concurrency := flag.String("concurrency", "1,8", "with -pin, the --concurrency values to measure")
 	flag.Parse()
+	if *pin {
+		if err := benchPin(*pinServices, *latency, *concurrency, *runs, *keep); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	mode := modeKustomize
 	switch {
 	case *refusal && *baseline != "":
@@ -124,14 +141,9 @@ func run(mode mode, sizes string, runs, smallRuns, slow int, skipSlow bool, kust
 		defer os.RemoveAll(work)
 	}
 
-	digestpin := filepath.Join(work, "bin", "digestpin")
-	fmt.Fprintln(os.Stderr, "bench: building digestpin as the Dockerfile does")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", digestpin, "./cmd/digestpin")
-	build.Dir = moduleRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building digestpin: %w", err)
+	digestpin, err := buildDigestpin(work)
+	if err != nil {
+		return err
 	}
 	switch mode {
 	case modeKustomize:
@@ -195,6 +207,24 @@ func run(mode mode, sizes string, runs, smallRuns, slow int, skipSlow bool, kust
 	}
 	printTable(os.Stdout, mode, rows)
 	return nil
+}
+
+// buildDigestpin builds digestpin into work/bin as the Dockerfile does.
+func buildDigestpin(work string) (string, error) {
+	moduleRoot, err := goEnv("GOMOD")
+	if err != nil {
+		return "", err
+	}
+	digestpin := filepath.Join(work, "bin", "digestpin")
+	fmt.Fprintln(os.Stderr, "bench: building digestpin as the Dockerfile does")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", digestpin, "./cmd/digestpin")
+	build.Dir = filepath.Dir(moduleRoot)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building digestpin: %w", err)
+	}
+	return digestpin, nil
 }
 
 // generateCmd runs `digestpin generate` in dir as Argo CD runs it.

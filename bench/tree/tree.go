@@ -54,10 +54,6 @@ func Digest(name string) string {
 
 const registry = "ghcr.io/acme"
 
-// sharedImage is the image every Deployment of Services(n) runs beside its
-// own.
-const sharedImage = registry + "/envoy-proxy"
-
 // Unpinned returns the app with the images: entry of its Shared image left
 // without its digest, so that digestpin refuses it, in every object that
 // runs it.
@@ -88,10 +84,23 @@ func (a App) Unpinned() App {
 // Services returns the overlay of n services: 4n resources and 3n+1
 // images: entries (each service's app, migrate and report images, and a
 // proxy image every Deployment shares).
-func Services(n int) App {
+func Services(n int) App { return services(n, registry, true) }
+
+// BeforePin is the overlay of n services as an application looks before
+// `digestpin pin`: the same tree, its images in repositories under reg
+// (a registry host and path), and no images: entries, so that all 3n+1
+// images render with their tags only.
+func BeforePin(n int, reg string) App {
+	a := services(n, reg, false)
+	a.Name = fmt.Sprintf("%d services, unpinned", n)
+	return a
+}
+
+func services(n int, registry string, pinned bool) App {
 	files := map[string]string{}
 	var resources []string
-	images := []string{sharedImage}
+	shared := registry + "/envoy-proxy"
+	images := []string{shared}
 	for i := 1; i <= n; i++ {
 		svc := fmt.Sprintf("svc-%03d", i)
 		dir := "apps/shop/base/" + svc
@@ -103,12 +112,22 @@ func Services(n int) App {
 		images = append(images, registry+"/"+svc, registry+"/"+svc+"-migrate", registry+"/"+svc+"-report")
 	}
 	sort.Strings(images)
+	count := len(images)
 	var k strings.Builder
-	k.WriteString("# Production: every image pinned by digest.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop-prod\nlabels:\n- pairs:\n    env: prod\n    team: shop\nresources:\n")
+	if pinned {
+		k.WriteString("# Production: every image pinned by digest.\n")
+	} else {
+		k.WriteString("# Production.\n")
+	}
+	k.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop-prod\nlabels:\n- pairs:\n    env: prod\n    team: shop\nresources:\n")
 	for _, r := range resources {
 		fmt.Fprintf(&k, "- %s\n", r)
 	}
-	k.WriteString("images:\n")
+	if !pinned {
+		images = nil
+	} else {
+		k.WriteString("images:\n")
+	}
 	for _, name := range images {
 		tag := "v1.4.2"
 		if strings.HasSuffix(name, "envoy-proxy") {
@@ -123,8 +142,8 @@ func Services(n int) App {
 		AppPath:   "apps/shop/overlays/prod",
 		Services:  n,
 		Resources: 4 * n,
-		Images:    len(images),
-		Shared:    sharedImage,
+		Images:    count,
+		Shared:    shared,
 	}
 }
 

@@ -61,6 +61,11 @@ func (r *run) build(ctx context.Context) (*promote.Change, *Result, error) {
 	var jobs []*job
 	started := map[*job]bool{}
 	for _, t := range ts {
+		if t.kustomization {
+			r.speculate(ctx, t)
+		}
+	}
+	for _, t := range ts {
 		p, err := r.plan(ctx, t)
 		if err != nil {
 			r.fail(t.path, "", err)
