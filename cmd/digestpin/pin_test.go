@@ -419,3 +419,31 @@ dry run: nothing committed (would build on %[4]s)
 	}
 	repo.clean(t)
 }
+
+// A directory is walked as check walks it: each kustomization directory
+// below it is one target (nothing under it is read as a manifest), and
+// other YAML files are manifests.
+func TestPinWalksADirectory(t *testing.T) {
+	reg := newRegistry(t)
+	pushShop(t, reg)
+	files := shopTree(reg.host)
+	files["apps/shop/base/extra.yaml"] = "apiVersion: v1\nkind: Pod\nmetadata: {name: not-a-resource}\nspec:\n  containers:\n  - {name: x, image: " + reg.host + "/acme/nowhere:v1}\n"
+	repo := newConfigRepo(t, files)
+	res := digestpin(t, repo.clone, pinEnv(t, reg), "pin", "--insecure-registry", "--dry-run", "apps")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	var edited []string
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if f, ok := strings.CutPrefix(line, "+++ b/"); ok {
+			edited = append(edited, f)
+		}
+	}
+	want := []string{"apps/api/deployment.yaml", "apps/api/worker/cronjob.yaml", "apps/shop/base/kustomization.yaml", "apps/shop/prod/kustomization.yaml", "apps/shop/staging/kustomization.yaml"}
+	if strings.Join(edited, " ") != strings.Join(want, " ") {
+		t.Errorf("edited %q, want %q", edited, want)
+	}
+	if res.stderr != "resolved 6/6\n" {
+		t.Errorf("stderr = %q", res.stderr)
+	}
+}
