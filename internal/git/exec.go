@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digestpin/digestpin/internal/untrusted"
@@ -137,6 +139,10 @@ type runOpts struct {
 	env    []string // replaces the base environment when not nil
 	okExit []int    // exit codes other than 0 that are not errors
 	stderr *string  // receives the redacted stderr when not nil
+	// readStdout, when not nil, reads standard output as git writes it,
+	// instead of run collecting it; an error from it stops git, and run
+	// returns that error.
+	readStdout func(io.Reader) error
 }
 
 // waitDelay bounds how long a finished git process may hold its output
@@ -161,7 +167,28 @@ func (r *Repo) run(ctx context.Context, o runOpts, args ...string) ([]byte, erro
 	cmd.WaitDelay = waitDelay
 	detach(cmd)
 
+	var readErr error
+	var reading sync.WaitGroup
+	var pw *io.PipeWriter
+	if o.readStdout != nil {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		cmd.Stdout = pw
+		reading.Go(func() {
+			if readErr = o.readStdout(pr); readErr != nil {
+				// Writes fail from now on, so exec closes git's pipe and
+				// git stops.
+				pr.CloseWithError(readErr)
+				return
+			}
+			io.Copy(io.Discard, pr)
+		})
+	}
 	err := cmd.Run()
+	if pw != nil {
+		pw.Close()
+		reading.Wait()
+	}
 	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
 		err = nil
 	}
@@ -170,12 +197,15 @@ func (r *Repo) run(ctx context.Context, o runOpts, args ...string) ([]byte, erro
 		*o.stderr = errText
 	}
 	if err == nil {
-		return stdout.Bytes(), nil
+		return stdout.Bytes(), readErr
 	}
 	code := -1
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		code = exitErr.ExitCode()
+	}
+	if readErr != nil && code == -1 && ctx.Err() == nil {
+		return nil, readErr // git stopped because the reader did
 	}
 	if ctx.Err() != nil {
 		err = ctx.Err()

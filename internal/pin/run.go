@@ -120,7 +120,10 @@ func (r *run) build(ctx context.Context) (*promote.Change, *Result, error) {
 	}
 	change := &promote.Change{}
 	for _, p := range slices.Sorted(maps.Keys(r.edited)) {
-		f, _ := r.tree.File(p)
+		f, err := r.tree.File(p)
+		if err != nil {
+			return nil, nil, err
+		}
 		change.Files = append(change.Files, promote.FileChange{Path: p, Before: f.Data, After: r.edited[p]})
 	}
 	slices.SortFunc(result.Pins, func(a, b Pinned) int {

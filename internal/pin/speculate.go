@@ -2,6 +2,8 @@ package pin
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"path"
 	"strings"
 
@@ -56,8 +58,8 @@ type speculation struct {
 
 // treeReader is what speculate reads of the fetched head.
 type treeReader interface {
-	File(p string) (git.File, bool)
-	Kustomization(dir string) (git.File, bool)
+	File(p string) (git.File, error)
+	Kustomization(dir string) (git.File, bool, error)
 	IsDir(p string) bool
 }
 
@@ -68,8 +70,8 @@ func (s *speculation) walk(dir string) {
 		return
 	}
 	s.seen[dir] = true
-	kf, ok := s.tree.Kustomization(dir)
-	if !ok || kf.Mode == git.ModeSymlink {
+	kf, ok, err := s.tree.Kustomization(dir)
+	if err != nil || !ok || kf.Mode == git.ModeSymlink {
 		return
 	}
 	var k types.Kustomization
@@ -91,7 +93,8 @@ func (s *speculation) walk(dir string) {
 		if p == ".." || strings.HasPrefix(p, "../") {
 			continue
 		}
-		if f, ok := s.tree.File(p); ok {
+		f, err := s.tree.File(p)
+		if err == nil {
 			if f.Mode == git.ModeRegular || f.Mode == git.ModeExecutable {
 				if !s.seen[p] && len(s.files) < maxSpeculated {
 					s.seen[p] = true
@@ -99,6 +102,9 @@ func (s *speculation) walk(dir string) {
 				}
 			}
 			continue
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			continue // too large to read: the render will say so
 		}
 		if s.tree.IsDir(p) {
 			s.walk(p)

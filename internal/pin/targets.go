@@ -1,6 +1,8 @@
 package pin
 
 import (
+	"errors"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -36,7 +38,11 @@ func targets(tree *promote.Tree, paths []string) ([]target, error) {
 		}
 	}
 	for _, p := range cleanPaths(paths) {
-		if f, ok := tree.File(p); ok {
+		f, err := tree.File(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err == nil {
 			switch {
 			case f.Mode == git.ModeSymlink:
 				return nil, usage("%s is a symbolic link at %s; pin edits files, so name what it points to", p, tree.Head)
@@ -63,7 +69,11 @@ func targets(tree *promote.Tree, paths []string) ([]target, error) {
 }
 
 func walk(tree *promote.Tree, dir string, add func(target)) error {
-	if k, ok := tree.Kustomization(dir); ok {
+	k, ok, err := tree.Kustomization(dir)
+	if err != nil {
+		return err
+	}
+	if ok {
 		if k.Mode == git.ModeSymlink {
 			return usage("%s is a symbolic link at %s; pin edits files, so name the directory it points to", k.Path, tree.Head)
 		}
@@ -89,7 +99,11 @@ func walk(tree *promote.Tree, dir string, add func(target)) error {
 			continue
 		}
 		if (f.Mode == git.ModeRegular || f.Mode == git.ModeExecutable) && isManifestName(f.Path) {
-			add(target{path: f.Path, file: f})
+			file, err := tree.File(f.Path)
+			if err != nil {
+				return err
+			}
+			add(target{path: f.Path, file: file})
 		}
 	}
 	for _, d := range kdirs {

@@ -2,7 +2,9 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -53,9 +55,12 @@ func edit(ctx context.Context, repo *git.Repo, head, target string, images []Ima
 	if tree.IsDir(target) {
 		return editKustomization(tree, target, images)
 	}
-	f, ok := tree.File(target)
-	if !ok || f.Mode == git.ModeSymlink || f.Mode == git.ModeSubmodule {
+	f, err := tree.File(target)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && (f.Mode == git.ModeSymlink || f.Mode == git.ModeSubmodule) {
 		return nil, usageError("%s %q is not a file or directory at %s", OptPath, target, head)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return editManifest(f, images)
 }
@@ -83,7 +88,10 @@ func editManifest(f git.File, images []Image) (*change, error) {
 
 func editKustomization(tree *Tree, dir string, images []Image) (*change, error) {
 	head := tree.Head
-	file, ok := tree.Kustomization(dir)
+	file, ok, err := tree.Kustomization(dir)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, usageError("%s %q is a directory without a kustomization at %s", OptPath, dir, head)
 	}
