@@ -211,6 +211,15 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 			return nil, nil, fmt.Errorf("applying parameters to %s: %w", fsys.Rel(t.rootFile), err)
 		}
 		fsys.Replace(t.rootFile, edited)
+		if len(opts.Overrides.Components) > 0 {
+			// Components from parameters are walked like any other:
+			// vetted, and known to the fast path and to origin marks.
+			relDir, originsRequested := t.relDir, t.originsRequested
+			if t, err = inspect(fsys, dir); err != nil {
+				return nil, nil, err
+			}
+			t.relDir, t.originsRequested = relDir, originsRequested
+		}
 	}
 	root, replaced := fsys.Replacement(t.rootFile)
 	parsed := t.root // what the walk read, unless parameters changed it
@@ -225,9 +234,7 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 		fsys.Replace(t.rootFile, root)
 	}
 	read := fsys.BytesRead()
-	if !trackOrigins && !t.originsRequested && len(opts.Overrides.Components) == 0 {
-		// Components from parameters were not walked: their files are
-		// not known to be resources only.
+	if !trackOrigins && !t.originsRequested {
 		fsys.markResources(t)
 	}
 	// The root's images: are applied in one pass after kustomize when

@@ -102,6 +102,25 @@ func TestRemoteReferencesAreRefusedBeforeAnyRequest(t *testing.T) {
 	}
 }
 
+// A component the Application's parameters add is vetted like one the
+// kustomization lists.
+func TestComponentsFromParametersAreVetted(t *testing.T) {
+	url, requests := loopback(t)
+	root := testutil.WriteTree(t, map[string]string{
+		"app/kustomization.yaml": "resources: [deployment.yaml]\n",
+		"app/deployment.yaml":    deployment,
+		"c/kustomization.yaml":   "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- " + url + "/x.yaml\n",
+	})
+	_, err := Render(Options{Root: root, Dir: "app", Overrides: Overrides{Components: []string{"../c"}}})
+	want := `c/kustomization.yaml: resources entry "` + url + `/x.yaml" is remote; digestpin renders only what is in the repository, so vendor it into the repository: not allowed in digestpin`
+	if err == nil || err.Error() != want || !errors.Is(err, ErrUnsafe) {
+		t.Errorf("Render error =\n%v\nwant\n%s", err, want)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the network", n)
+	}
+}
+
 func TestProgramsAreRefused(t *testing.T) {
 	tests := []struct {
 		name, kustomization string
