@@ -19,8 +19,8 @@ import (
 // order keeps promote from going back: an image built from an older commit
 // of the source repository never replaces a pin built from a newer one.
 type order struct {
-	config, source *git.Repo
-	sourceDir      string
+	source    *git.Repo
+	sourceDir string
 	// revision is the commit the images were built from.
 	revision string
 }
