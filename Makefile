@@ -28,6 +28,7 @@ race: $(KUSTOMIZE)
 fuzz:
 	go test -run='^$$' -fuzz='^FuzzImages$$' -fuzztime=20s -fuzzminimizetime=1x ./internal/render/
 	go test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=10s -fuzzminimizetime=1x ./internal/imageref/
+	go test -run='^$$' -fuzz='^FuzzText$$' -fuzztime=10s -fuzzminimizetime=1x ./internal/untrusted/
 
 e2e: $(KUSTOMIZE)
 	@if [ -f e2e/go.mod ]; then cd e2e && go vet ./... && go test -count=1 -timeout 20m ./...; fi
