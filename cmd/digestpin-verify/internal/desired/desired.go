@@ -58,6 +58,12 @@ func (w Workload) Container(name string, init bool) (Container, bool) {
 	return Container{}, false
 }
 
+// Error is a manifest Workloads cannot read.
+type Error struct{ err error }
+
+func (e *Error) Error() string { return e.err.Error() }
+func (e *Error) Unwrap() error { return e.err }
+
 // Workloads reads the workloads among manifests (JSON or YAML, one object
 // each, as Argo CD's GetManifests returns them). Objects without a
 // namespace get defaultNamespace, as Argo CD applies them to the
@@ -67,14 +73,14 @@ func Workloads(manifests []string, defaultNamespace string) (map[Key]Workload, e
 	for i, m := range manifests {
 		var obj map[string]any
 		if err := yaml.Unmarshal([]byte(m), &obj); err != nil {
-			return nil, fmt.Errorf("manifest %d of %d from Argo CD is not valid YAML or JSON: %w", i+1, len(manifests), err)
+			return nil, &Error{fmt.Errorf("manifest %d of %d from Argo CD is not valid YAML or JSON: %w", i+1, len(manifests), err)}
 		}
 		if obj == nil {
 			continue
 		}
 		key, err := keyOf(obj, defaultNamespace)
 		if err != nil {
-			return nil, fmt.Errorf("manifest %d of %d from Argo CD: %w", i+1, len(manifests), err)
+			return nil, &Error{fmt.Errorf("manifest %d of %d from Argo CD: %w", i+1, len(manifests), err)}
 		}
 		spec, ok := podSpec(key.Kind, obj)
 		if !ok {

@@ -44,17 +44,21 @@ func pods(rows []compare.Row) int {
 func Text(w io.Writer, r *verifier.Result) error {
 	var b strings.Builder
 	app := escape.Field(r.App)
+	at := short(r.Revision)
+	if r.Current != "" {
+		at = short(r.Current) + ", which pins the same images as " + short(r.Revision) + ","
+	}
 	switch r.Outcome {
 	case verifier.Verified:
 		if len(r.Rows) == 0 {
-			fmt.Fprintf(&b, "verified: %s at %s is Synced and Healthy; it runs no pods from workloads in Git\n", app, short(r.Revision))
+			fmt.Fprintf(&b, "verified: %s at %s is Synced and Healthy; it runs no pods from workloads in Git\n", app, at)
 			break
 		}
 		runs := "its pod runs"
 		if n := pods(r.Rows); n != 1 {
 			runs = fmt.Sprintf("its %d pods run", n)
 		}
-		fmt.Fprintf(&b, "verified: %s at %s is Synced and Healthy, and %s the digests Git pins\n", app, short(r.Revision), runs)
+		fmt.Fprintf(&b, "verified: %s at %s is Synced and Healthy, and %s the digests Git pins\n", app, at, runs)
 		table(&b, r.Rows)
 	case verifier.Drift:
 		checked := 0
@@ -63,7 +67,7 @@ func Text(w io.Writer, r *verifier.Result) error {
 				checked++
 			}
 		}
-		fmt.Fprintf(&b, "drift: %s at %s is Synced and Healthy, but %d of %s do not run the digest Git pins\n", app, short(r.Revision), r.Mismatches(), plural(checked, "container"))
+		fmt.Fprintf(&b, "drift: %s at %s is Synced and Healthy, but %d of %s do not run the digest Git pins\n", app, at, r.Mismatches(), plural(checked, "container"))
 		for _, row := range r.Rows {
 			if row.Status != compare.Mismatch {
 				continue

@@ -68,6 +68,17 @@ func TestDriftListsEveryMismatch(t *testing.T) {
 	}
 }
 
+func TestFollowedRevisionIsNamed(t *testing.T) {
+	var b strings.Builder
+	err := Text(&b, &verifier.Result{Outcome: verifier.Verified, App: "shop", Revision: rev, Current: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "verified: shop at 9f8e7d6, which pins the same images as 4d5e6f7, is Synced and Healthy; it runs no pods from workloads in Git\n" {
+		t.Errorf("%s", b.String())
+	}
+}
+
 func TestSummaries(t *testing.T) {
 	got := Summary(&verifier.Result{Outcome: verifier.Superseded, App: "shop", Revision: rev, Current: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"}, time.Minute)
 	if got != "superseded: shop moved on from 4d5e6f7 to 9f8e7d6; the newer revision's pipeline verifies it" {

@@ -143,6 +143,7 @@ func Verify(ctx context.Context, api API, opts Options) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	v := &verifier{api: api, o: opts, dates: map[string]time.Time{}, shown: map[string]bool{},
+		target: opts.Revision, pins: map[string]string{},
 		res: &Result{App: opts.App.String(), Revision: opts.Revision}}
 	res, err := v.run(ctx)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, errUsage) {
@@ -170,10 +171,15 @@ type verifier struct {
 	shown     map[string]bool
 	lastLine  string
 	refreshed bool
+	// target is the revision waited for: the one to verify, or a later
+	// one that pins the same images.
+	target string
+	// pins caches what each revision pins, for comparing revisions.
+	pins map[string]string
 }
 
 func (v *verifier) matches(rev string) bool {
-	return rev != "" && strings.HasPrefix(rev, v.o.Revision)
+	return rev != "" && strings.HasPrefix(rev, v.target)
 }
 
 func short(rev string) string {
@@ -231,7 +237,9 @@ func (v *verifier) step(ctx context.Context, app *v1alpha1.Application) (done bo
 	rev := st.Sync.Revision
 	if v.matches(rev) {
 		v.seen = true
-		v.res.Revision = rev
+		if v.target == v.o.Revision {
+			v.res.Revision = rev
+		}
 	}
 	if op := st.OperationState; op != nil && op.SyncResult != nil && v.matches(op.SyncResult.Revision) {
 		v.seen = true
@@ -248,18 +256,30 @@ func (v *verifier) step(ctx context.Context, app *v1alpha1.Application) (done bo
 			return false, err
 		}
 		if newer {
-			v.res.Outcome, v.res.Current = Superseded, rev
-			return true, nil
+			same, err := v.samePins(ctx, app, rev)
+			if err != nil {
+				return false, err
+			}
+			if !same {
+				v.res.Outcome, v.res.Current = Superseded, rev
+				return true, nil
+			}
+			// A later commit (another app's, in a shared config
+			// repository) that pins the same images: what it runs is
+			// what the revision pins.
+			v.target, v.res.Current = rev, rev
+			v.progress(fmt.Sprintf("following %s: a later commit that pins the same images as %s", short(rev), short(v.o.Revision)))
+			return v.step(ctx, app)
 		}
-		v.progress(fmt.Sprintf("waiting: %s at %s, want %s", orUnknown(st.Sync.Status), short(rev), short(v.o.Revision)))
+		v.progress(fmt.Sprintf("waiting: %s at %s, want %s", orUnknown(st.Sync.Status), short(rev), short(v.target)))
 		return false, v.maybeSync(ctx, app)
 	}
 	if rev == "" {
-		v.progress(fmt.Sprintf("waiting: %s, want %s", orUnknown(st.Sync.Status), short(v.o.Revision)))
+		v.progress(fmt.Sprintf("waiting: %s, want %s", orUnknown(st.Sync.Status), short(v.target)))
 		return false, v.maybeSync(ctx, app)
 	}
 	if st.Sync.Status != v1alpha1.SyncStatusCodeSynced {
-		v.progress(fmt.Sprintf("waiting: %s at %s, want %s%s", orUnknown(st.Sync.Status), short(rev), short(v.o.Revision), operation(app)))
+		v.progress(fmt.Sprintf("waiting: %s at %s, want %s%s", orUnknown(st.Sync.Status), short(rev), short(v.target), operation(app)))
 		return false, v.maybeSync(ctx, app)
 	}
 	if op := operation(app); op != "" {
@@ -349,6 +369,60 @@ func (v *verifier) date(ctx context.Context, rev string) (time.Time, error) {
 	return d, nil
 }
 
+// samePins reports whether rev pins the same images, container by
+// container, as the revision to verify, in the manifests Argo CD renders
+// for each.
+func (v *verifier) samePins(ctx context.Context, app *v1alpha1.Application, rev string) (bool, error) {
+	if rev == "" {
+		return false, nil
+	}
+	a, err := v.pinsAt(ctx, app, v.res.Revision)
+	if err != nil {
+		return false, v.unrenderable(err)
+	}
+	b, err := v.pinsAt(ctx, app, rev)
+	if err != nil {
+		return false, v.unrenderable(err)
+	}
+	return a == b, nil
+}
+
+// unrenderable lets a revision Argo CD cannot render (refused, broken)
+// count as pinning something else; other errors stand.
+func (v *verifier) unrenderable(err error) error {
+	var e *argocd.Error
+	if errors.As(err, &e) && (e.Kind == argocd.Failed || e.Kind == argocd.NotFound) {
+		return nil
+	}
+	var unusable *desired.Error
+	if errors.As(err, &unusable) {
+		return nil
+	}
+	return v.transient(err)
+}
+
+func (v *verifier) pinsAt(ctx context.Context, app *v1alpha1.Application, rev string) (string, error) {
+	if p, ok := v.pins[rev]; ok {
+		return p, nil
+	}
+	manifests, err := v.api.Manifests(ctx, v.o.App, rev)
+	if err != nil {
+		return "", err
+	}
+	workloads, err := desired.Workloads(manifests, app.Spec.Destination.Namespace)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, w := range desired.Sorted(workloads) {
+		for _, c := range w.Containers {
+			fmt.Fprintf(&b, "%s\x00%s\x00%v\x00%s\n", w.Key, c.Name, c.Init, c.Image)
+		}
+	}
+	v.pins[rev] = b.String()
+	return v.pins[rev], nil
+}
+
 // maybeSync asks Argo CD to sync the revision, once, when asked to and the
 // Application does not sync by itself.
 func (v *verifier) maybeSync(ctx context.Context, app *v1alpha1.Application) error {
@@ -364,7 +438,7 @@ func (v *verifier) maybeSync(ctx context.Context, app *v1alpha1.Application) err
 		v.progress("a sync is already running: waiting for it")
 		return nil
 	}
-	if err := v.api.Sync(ctx, v.o.App, v.o.Revision); err != nil {
+	if err := v.api.Sync(ctx, v.o.App, v.target); err != nil {
 		var e *argocd.Error
 		if errors.As(err, &e) && (e.Kind == argocd.Unauthenticated || e.Kind == argocd.Forbidden || e.Kind == argocd.Unreachable) {
 			return err
@@ -372,7 +446,7 @@ func (v *verifier) maybeSync(ctx context.Context, app *v1alpha1.Application) err
 		v.progress("sync not started: " + err.Error())
 		return nil
 	}
-	v.progress("sync requested: " + short(v.o.Revision))
+	v.progress("sync requested: " + short(v.target))
 	return nil
 }
 
@@ -458,8 +532,15 @@ func (v *verifier) compare(ctx context.Context, app *v1alpha1.Application, tree 
 		return false, v.transient(err)
 	}
 	if rev := after.Status.Sync.Revision; !v.matches(rev) {
-		v.res.Outcome, v.res.Current = Superseded, rev
-		return true, nil
+		same, err := v.samePins(ctx, after, rev)
+		if err != nil {
+			return false, err
+		}
+		if !same {
+			v.res.Outcome, v.res.Current = Superseded, rev
+			return true, nil
+		}
+		v.res.Current = rev
 	}
 	v.res.Rows, v.res.Skipped = rows, skipped
 	v.res.Outcome = Verified

@@ -35,6 +35,9 @@ var (
 	pinWeb  = "ghcr.io/acme/web:v2@" + dWeb
 	oldWeb  = "ghcr.io/acme/web:v1@" + dOld
 	webJSON = `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"spec":{"containers":[{"name":"web","image":"` + pinWeb + `"}]}}}}`
+	// webV3JSON pins another web image.
+	webV3JSON = strings.Replace(webJSON, pinWeb, "ghcr.io/acme/web:v3@sha256:"+strings.Repeat("e", 64), 1)
+	svcJSON   = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"port":80}]}}`
 )
 
 // state is what Argo CD says about the Application at one look.
@@ -335,7 +338,7 @@ func TestSuperseded(t *testing.T) {
 		f := &fakeArgo{states: []state{
 			{rev: revB, sync: v1alpha1.SyncStatusCodeSynced, health: health.HealthStatusProgressing},
 			{rev: revC, sync: v1alpha1.SyncStatusCodeOutOfSync, health: health.HealthStatusProgressing, history: []string{revB}},
-		}}
+		}, manifests: map[string][]string{revB: {webJSON}, revC: {webV3JSON}}}
 		res, progress, err := verify(t, f, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -346,7 +349,8 @@ func TestSuperseded(t *testing.T) {
 	})
 	t.Run("a later commit before Argo CD deployed it", func(t *testing.T) {
 		f := &fakeArgo{states: []state{{rev: revC, sync: v1alpha1.SyncStatusCodeOutOfSync, health: health.HealthStatusHealthy}},
-			dates: map[string]time.Time{revB: time.Unix(100, 0), revC: time.Unix(200, 0)}}
+			dates:     map[string]time.Time{revB: time.Unix(100, 0), revC: time.Unix(200, 0)},
+			manifests: map[string][]string{revB: {webJSON}, revC: {webV3JSON}}}
 		res, _, err := verify(t, f, Options{Sync: true})
 		if err != nil {
 			t.Fatal(err)
@@ -362,7 +366,7 @@ func TestSuperseded(t *testing.T) {
 		f := &fakeArgo{states: []state{
 			{rev: revB, sync: v1alpha1.SyncStatusCodeSynced, health: health.HealthStatusHealthy},
 			{rev: revC, sync: v1alpha1.SyncStatusCodeOutOfSync, health: health.HealthStatusHealthy},
-		}, manifests: map[string][]string{revB: {webJSON}}}
+		}, manifests: map[string][]string{revB: {webJSON}, revC: {webV3JSON}}}
 		res, _, err := verify(t, f, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -371,6 +375,27 @@ func TestSuperseded(t *testing.T) {
 			t.Errorf("result %+v", res)
 		}
 	})
+}
+
+// In a config repository many apps share, another app's commit moves this
+// one's revision on without changing what it pins: verify follows it.
+func TestALaterCommitPinningTheSameImagesIsFollowed(t *testing.T) {
+	f := &fakeArgo{states: []state{
+		{rev: revB, sync: v1alpha1.SyncStatusCodeSynced, health: health.HealthStatusProgressing},
+		{rev: revC, sync: v1alpha1.SyncStatusCodeOutOfSync, health: health.HealthStatusProgressing},
+		{rev: revC, sync: v1alpha1.SyncStatusCodeSynced, health: health.HealthStatusHealthy},
+	}, manifests: map[string][]string{revB: {webJSON}, revC: {svcJSON, webJSON}}}
+	res, progress, err := verify(t, f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != Verified || res.Revision != revB || res.Current != revC {
+		t.Errorf("result %+v", res)
+	}
+	want := "Progressing: 0/0 pods ready\nfollowing 9f8e7d6: a later commit that pins the same images as 4d5e6f7\nwaiting: OutOfSync at 9f8e7d6, want 9f8e7d6\n"
+	if progress != want {
+		t.Errorf("progress:\n%s\nwant\n%s", progress, want)
+	}
 }
 
 func TestAnOlderCommitIsWaitedFor(t *testing.T) {
