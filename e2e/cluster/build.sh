@@ -18,6 +18,11 @@
 # passes ./bin).
 set -euo pipefail
 
+link=
+if [ $# -gt 0 ]; then
+	mkdir -p "$1"
+	link=$(cd "$1" && pwd)
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
@@ -61,7 +66,6 @@ if [ -n "$(missing)" ]; then
 	fi
 fi
 
-if [ $# -gt 0 ]; then
-	mkdir -p "$1"
-	for n in "${names[@]}"; do ln -sfn "$cache/$n" "$1/$n"; done
+if [ -n "$link" ]; then
+	for n in "${names[@]}"; do ln -sfn "$cache/$n" "$link/$n"; done
 fi
