@@ -85,3 +85,28 @@ func TestDemoKeepLeavesThePinnedRepository(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoClusterSaysHowToBuildWhatItNeeds(t *testing.T) {
+	saved := binary
+	defer func() { binary = saved }()
+	binary = withVerify(t, "")
+	r := digestpin(t, t.TempDir(), []string{"PATH=/nonexistent"}, "demo", "--cluster")
+	want := "demo --cluster: it runs digestpin-cluster-demo, which is not next to digestpin (" + filepath.Dir(binary) + ") or on PATH.\n" +
+		"It needs a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager), Argo CD and redis-server.\n" +
+		"From a clone of digestpin, build them all into ./bin (about 30 minutes the first time, seconds after):\n" +
+		"    make cluster\n" +
+		"then run bin/digestpin demo --cluster. Plain `digestpin demo` needs none of this.\n"
+	r.expect(t, 1, "", want)
+}
+
+func TestDemoClusterRunsTheClusterDemo(t *testing.T) {
+	saved := binary
+	defer func() { binary = saved }()
+	binary = withVerify(t, "")
+	script := "#!/bin/sh\nfor a in \"$@\"; do echo \"arg: $a\"; done\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(filepath.Dir(binary), "digestpin-cluster-demo"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := digestpin(t, t.TempDir(), []string{"PATH=/usr/bin:/bin"}, "demo", "--cluster", "--keep", "--dir", "/tmp/x")
+	r.expect(t, 0, "arg: --digestpin\narg: "+binary+"\narg: --keep\narg: --dir\narg: /tmp/x\n", "")
+}

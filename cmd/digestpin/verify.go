@@ -30,7 +30,7 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return cli.Exit(err.Error(), exitUsage)
 			}
-			code, err := runVerify(path, c.Args().Slice(), c.App.Writer, c.App.ErrWriter)
+			code, err := runCompanion(path, c.Args().Slice(), c.App.Writer, c.App.ErrWriter)
 			if err != nil {
 				return cli.Exit(fmt.Sprintf("running %s: %v", path, err), exitUsage)
 			}
@@ -44,28 +44,11 @@ func verifyCommand() *cli.Command {
 }
 
 // findVerify looks for digestpin-verify next to this binary (as installed
-// by `make install` or the release archive), then on PATH.
+// by `make bin/digestpin-verify` or the release archive), then on PATH.
 func findVerify() (string, error) {
-	var looked []string
-	if self, err := os.Executable(); err == nil {
-		dirs := []string{filepath.Dir(self)}
-		if real, err := filepath.EvalSymlinks(self); err == nil && filepath.Dir(real) != dirs[0] {
-			dirs = append(dirs, filepath.Dir(real))
-		}
-		for _, d := range dirs {
-			p := filepath.Join(d, verifyBinary)
-			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-				return p, nil
-			}
-			looked = append(looked, d)
-		}
-	}
-	if p, err := exec.LookPath(verifyBinary); err == nil {
-		return p, nil
-	}
-	where := "on PATH"
-	if len(looked) > 0 {
-		where = fmt.Sprintf("next to digestpin (%s) or on PATH", looked[0])
+	path, where := findCompanion(verifyBinary)
+	if path != "" {
+		return path, nil
 	}
 	return "", fmt.Errorf("digestpin verify needs the %s binary, which is not %s.\n"+
 		"It is built apart so that the plugin sidecar does not carry Argo CD's client. From a clone of digestpin:\n"+
@@ -73,9 +56,37 @@ func findVerify() (string, error) {
 		"and put it next to digestpin or on PATH", verifyBinary, where, verifyBinary, verifyBinary)
 }
 
-// runVerify runs digestpin-verify with args and the caller's standard
-// streams, passes SIGINT and SIGTERM on, and returns its exit status.
-func runVerify(path string, args []string, stdout, stderr io.Writer) (int, error) {
+// findCompanion looks for a program that ships beside digestpin: next to
+// this binary (also when it is reached through a symlink), then on PATH.
+// When it is not found, where says where it was looked for.
+func findCompanion(name string) (path, where string) {
+	var looked []string
+	if self, err := os.Executable(); err == nil {
+		dirs := []string{filepath.Dir(self)}
+		if real, err := filepath.EvalSymlinks(self); err == nil && filepath.Dir(real) != dirs[0] {
+			dirs = append(dirs, filepath.Dir(real))
+		}
+		for _, d := range dirs {
+			p := filepath.Join(d, name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return p, ""
+			}
+			looked = append(looked, d)
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, ""
+	}
+	if len(looked) > 0 {
+		return "", fmt.Sprintf("next to digestpin (%s) or on PATH", looked[0])
+	}
+	return "", "on PATH"
+}
+
+// runCompanion runs a companion program with args and the caller's
+// standard streams, passes SIGINT and SIGTERM on, and returns its exit
+// status.
+func runCompanion(path string, args []string, stdout, stderr io.Writer) (int, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	signals := make(chan os.Signal, 1)
