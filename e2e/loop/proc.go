@@ -105,16 +105,7 @@ func tail(path string, lines int) string {
 	return "    " + strings.Join(all, "\n    ")
 }
 
-// freePort asks the kernel for a free port on 127.0.0.1.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
+// freePorts asks the kernel for n distinct free ports on 127.0.0.1.
 func freePorts(n int) ([]int, error) {
 	// Hold them all open at once so that no two are the same.
 	var ls []net.Listener
