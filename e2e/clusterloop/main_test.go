@@ -30,7 +30,8 @@ var (
 	skip string // why the suite cannot run here
 
 	root    string // the repository
-	bin     string // digestpin and digestpin-verify, built for this run
+	binDir  string // what `make cluster` built
+	bin     string // digestpin, digestpin-verify and digestpin-cluster-demo, built for this run
 	cp      *loop.ControlPlane
 	argo    *loop.ArgoCD
 	kubelet *loop.Kubelet
@@ -55,12 +56,12 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	binDir := os.Getenv("DIGESTPIN_CLUSTER_BIN")
+	binDir = os.Getenv("DIGESTPIN_CLUSTER_BIN")
 	if binDir == "" {
 		binDir = filepath.Join(root, "bin")
 	}
 	var missing []string
-	for _, b := range append(append([]string{}, loop.ControlPlaneBinaries...), "argocd", "redis-server") {
+	for _, b := range append(append([]string{}, loop.ControlPlaneBinaries...), "argocd", "argocd-crds", "redis-server") {
 		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
 			missing = append(missing, b)
 		}
@@ -110,6 +111,9 @@ func setup(ctx context.Context, tmp, binDir string) (stop func(), err error) {
 		return stop, err
 	}
 	if err := build(ctx, filepath.Join(root, "cmd", "digestpin-verify"), filepath.Join(bin, "digestpin-verify"), "."); err != nil {
+		return stop, err
+	}
+	if err := build(ctx, filepath.Join(root, "e2e"), filepath.Join(bin, "digestpin-cluster-demo"), "./cmd/clusterdemo"); err != nil {
 		return stop, err
 	}
 	crds, err := argoCRDs(ctx)

@@ -27,7 +27,7 @@ import (
 
 func main() {
 	digestpin := flag.String("digestpin", "", "the digestpin binary (default: next to this one)")
-	binDir := flag.String("bin", "", "the directory `make cluster` filled (default: this binary's)")
+	binDir := flag.String("bin", "", "the directory `make cluster` filled (default: $DIGESTPIN_CLUSTER_BIN, else this binary's)")
 	dir := flag.String("dir", "", "directory for the demo's files (default: a new temporary directory)")
 	keep := flag.Bool("keep", false, "keep the files and print where")
 	flag.Parse()
@@ -44,6 +44,9 @@ func run(ctx context.Context, out io.Writer, digestpin, binDir, dir string, keep
 	self, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	if binDir == "" {
+		binDir = os.Getenv("DIGESTPIN_CLUSTER_BIN")
 	}
 	if binDir == "" {
 		binDir = filepath.Dir(self)
