@@ -118,6 +118,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/utils"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/digestpin/digestpin/internal/render/imagetag"
 )
 
 // minFastImages is the fewest images: entries the fast path takes on.
@@ -460,11 +462,11 @@ func (p *imagePlan) apply(m resmap.ResMap) error {
 			return errImagesFallback
 		}
 	}
-	matcher := newImageMatcher(p.images)
+	matcher := imagetag.NewMatcher(p.images)
 	updates := map[*yaml.Node]string{}
 	var order []*yaml.Node
 	for _, f := range pass.order {
-		if value, matched := matcher.final(f.node.Value, f.visits); matched {
+		if value, matched := matcher.Final(f.node.Value, f.visits); matched {
 			updates[f.node] = value
 			order = append(order, f.node)
 		}
