@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	benchtree "github.com/digestpin/digestpin/bench/tree"
+	"github.com/digestpin/digestpin/internal/render/imagetag"
 	"github.com/digestpin/digestpin/internal/repofs"
 )
 
@@ -85,11 +86,11 @@ func BenchmarkImagesPass100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	plan, probed, reason := planImages(t, root, t.root)
+	plan, reason := imagetag.NewPlan(planInput(t, root, t.root))
 	if plan == nil {
 		b.Fatal(reason)
 	}
-	fsys.Replace(t.rootFile, probed)
+	fsys.Replace(t.rootFile, plan.ProbeRoot())
 	m, err := runKustomize(fsys, dir)
 	if err != nil {
 		b.Fatal(err)
@@ -99,7 +100,7 @@ func BenchmarkImagesPass100(b *testing.B) {
 		b.StopTimer()
 		fresh := m.DeepCopy()
 		b.StartTimer()
-		if err := plan.apply(fresh); err != nil {
+		if err := plan.Apply(fresh); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,35 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/kustomize/api/provider"
-	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
-	sigsyaml "sigs.k8s.io/yaml"
-
 	benchtree "github.com/digestpin/digestpin/bench/tree"
 	"github.com/digestpin/digestpin/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	// The tests take the fast path from one images: entry on, so that
-	// small trees test it too (TestFewImages checks the default).
+	// small trees test it too (imagetag.TestFewImages checks the default).
 	minFastImages = 1
 	os.Exit(m.Run())
-}
-
-// TestFewImages checks that kustomize applies fewer than three entries
-// itself. It mutates minFastImages, so it must not run in parallel.
-func TestFewImages(t *testing.T) {
-	minFastImages = 3
-	defer func() { minFastImages = 1 }()
-	two := "images:\n- name: a\n  newTag: \"1\"\n- name: b\n  newTag: \"1\"\n"
-	if plan, _, reason := planImages(&tree{}, []byte(two), nil); plan != nil || reason != "fewer than 3 images" {
-		t.Errorf("two entries: plan %v, reason %q", plan != nil, reason)
-	}
-	if plan, _, reason := planImages(&tree{}, []byte(two+"- name: c\n  newTag: \"1\"\n"), nil); plan == nil {
-		t.Errorf("three entries: no plan: %s", reason)
-	}
 }
 
 // outcome is one way's render: the YAML, or the error.
@@ -488,53 +468,6 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// TestPlanImagesFallbacks checks the conditions that keep the fast path
-// off, without rendering.
-func TestPlanImagesFallbacks(t *testing.T) {
-	images := "images:\n- name: nginx\n  newTag: \"1\"\n"
-	tests := []struct {
-		name   string
-		root   string
-		tree   tree
-		reason string
-	}{
-		{"no images", "resources: [a.yaml]\n", tree{}, "fewer than"},
-		{"replacements", images + "replacements:\n- path: r.yaml\n", tree{}, "replacements"},
-		{"transformers", images + "transformers: [t.yaml]\n", tree{}, "transformers"},
-		{"validators", images + "validators: [v.yaml]\n", tree{}, "validators"},
-		{"transformer annotations", images + "buildMetadata: [transformerAnnotations]\n", tree{}, "transformerAnnotations"},
-		{"vars", images, tree{hasVars: true}, "vars"},
-		{"crds", images, tree{hasCRDs: true}, "crds"},
-		{"plugin configuration", images, tree{configurations: []configFile{{data: []byte("images: []\n"), asPlugin: true}}}, "plugin"},
-		{"metadata path", images, tree{configurations: []configFile{{data: []byte("images:\n- path: metadata/name\n")}}}, "starts at metadata"},
-		{"data path", images, tree{configurations: []configFile{{data: []byte("images:\n- path: data/image\n  kind: ConfigMap\n")}}}, "starts at data"},
-		{"same path, other kind", images, tree{configurations: []configFile{{data: []byte("images:\n- path: spec/containers[]/image\n  kind: Pod\n  create: true\n")}}}, "select different kinds"},
-		{"image field named like a name reference", images, tree{configurations: []configFile{{data: []byte("images:\n- path: spec/secretName\n")}}}, "name reference"},
-		{"name reference named image", images, tree{configurations: []configFile{{data: []byte("nameReference:\n- kind: ConfigMap\n  fieldSpecs:\n  - path: spec/image\n")}}}, "name reference"},
-		{"merge key", "base: &b\n  " + strings.ReplaceAll(images, "\n", "\n  ") + "\n<<: *b\n", tree{}, "root"},
-	}
-	for _, tt := range tests {
-		plan, _, reason := planImages(&tt.tree, []byte(tt.root), nil)
-		if plan != nil || !strings.Contains(reason, tt.reason) {
-			t.Errorf("%s: plan %v, reason %q; want none, because of %q", tt.name, plan != nil, reason, tt.reason)
-		}
-	}
-	plan, edited, reason := planImages(&tree{configurations: []configFile{{data: []byte("images:\n- kind: Thing\n  path: spec/image\n")}}},
-		[]byte("# comment\nresources: [a.yaml]\nimages:\n- name: nginx\n  newTag: \"1\"\nimageTags:\n- name: b\n  digest: "+digestA+"\n"), nil)
-	if plan == nil {
-		t.Fatalf("no plan: %s", reason)
-	}
-	if want := []types.Image{{Name: "nginx", NewTag: "1"}, {Name: "b", Digest: digestA}}; !slices.Equal(plan.images, want) {
-		t.Errorf("images %+v, want %+v", plan.images, want)
-	}
-	if len(plan.fieldSpecs) != len(defaultImageFieldSpecs)+1 {
-		t.Errorf("field specs %v", plan.fieldSpecs)
-	}
-	if want := "# comment\nresources: [a.yaml]\nimages:\n- name: )\n"; string(edited) != want {
-		t.Errorf("edited root:\n%s\nwant\n%s", edited, want)
-	}
-}
-
 // TestAsYAML checks the parallel printing against kustomize's.
 func TestAsYAML(t *testing.T) {
 	app := benchtree.Services(12)
@@ -553,97 +486,5 @@ func TestAsYAML(t *testing.T) {
 	got, err := asYAML(result.Resources)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("asYAML = %q, %v; want %q", got, err, want)
-	}
-}
-
-// TestApplySharedField checks that a matched field two objects share (so
-// that kustomize could see it through an object the render later drops)
-// makes the pass fall back, and leaves the objects untouched.
-func TestApplySharedField(t *testing.T) {
-	rf := resmap.NewFactory(provider.NewDefaultDepProvider().GetResourceFactory())
-	m, err := rf.NewResMapFromBytes([]byte(`apiVersion: v1
-kind: Pod
-metadata:
-  name: a
-spec:
-  containers:
-  - image: nginx:1
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: b
-spec:
-  containers:
-  - image: redis:1
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := &imagePlan{images: []types.Image{{Name: "nginx", NewTag: "2"}}, fieldSpecs: defaultImageFieldSpecs}
-	before, _ := m.AsYaml()
-	a, b := m.Resources()[0], m.Resources()[1]
-	image, err := a.Pipe(yaml.Lookup("spec", "containers", "0", "image"))
-	if err != nil || image == nil {
-		t.Fatal(image, err)
-	}
-	container, err := b.Pipe(yaml.Lookup("spec", "containers", "0"))
-	if err != nil || container == nil {
-		t.Fatal(container, err)
-	}
-	container.YNode().Content[1] = image.YNode() // image: is its only field
-
-	shared, _ := m.AsYaml()
-	if bytes.Equal(before, shared) {
-		t.Fatal("the field is not shared")
-	}
-	if err := plan.apply(m); err != errImagesFallback {
-		t.Fatalf("apply = %v, want errImagesFallback", err)
-	}
-	if after, _ := m.AsYaml(); !bytes.Equal(after, shared) {
-		t.Errorf("apply changed the objects:\n%s", after)
-	}
-	if err := plan.apply(m.DeepCopy()); err != nil {
-		t.Errorf("a copy shares nothing, yet apply = %v", err)
-	}
-}
-
-// TestConfiguredImages checks that skipping the round trip for printable
-// ASCII changes nothing: every printable ASCII string survives it.
-func TestConfiguredImages(t *testing.T) {
-	var images []types.Image
-	for c := byte(0x20); c <= 0x7e; c++ {
-		s := string([]byte{c})
-		for _, v := range []string{s, s + s, " " + s, s + " ", "a" + s + "b", s + "1", "1" + s, "- " + s, s + ": x", "#" + s, "0x" + s} {
-			images = append(images, types.Image{Name: v, NewName: v, NewTag: v, Digest: v, TagSuffix: v})
-		}
-	}
-	for _, v := range []string{"", "~", "null", "Null", "true", "yes", "no", "on", "off", "y", "n", "1", "1.0", "1e3", "0o7", "0x1f", ".inf", "-.Inf", ".nan",
-		"2001-12-14", "12:30:45", "<<", "=", "!", "&a", "*a", "|", ">", "%x", "@x", "`x", "'", "\"", "[]", "{}", "a: b", "a #b", " ", "  x  ",
-		strings.Repeat("word ", 40), strings.Repeat("a  b ", 30) + " ", strings.Repeat("x", 300), strings.Repeat("'\" ", 50)} {
-		images = append(images, types.Image{Name: v, NewName: v, NewTag: v, Digest: v, TagSuffix: v})
-	}
-	y, err := sigsyaml.Marshal(struct{ ImageTag []types.Image }{images})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p struct {
-		ImageTag []types.Image `json:"imageTag"`
-	}
-	if err := sigsyaml.Unmarshal(y, &p); err != nil {
-		t.Fatal(err)
-	}
-	for i := range images {
-		if p.ImageTag[i] != images[i] {
-			t.Errorf("%+v became %+v", images[i], p.ImageTag[i])
-		}
-	}
-	odd := []types.Image{{Name: "a\xffb", NewTag: "é"}, {Name: "plain"}, {Name: "tab\there"}}
-	got, err := configuredImages(odd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (types.Image{Name: "a\uFFFDb", NewTag: "é"}); got[0] != want || got[1] != odd[1] || got[2] != odd[2] {
-		t.Errorf("configuredImages(%q) = %q", odd, got)
 	}
 }

@@ -52,7 +52,7 @@ type Options struct {
 // Tuning changes how a render goes about its work, never what it prints.
 type Tuning struct {
 	// ImagesByKustomize leaves the root kustomization's images: to
-	// kustomize: the one-pass fast path (images.go) is off, for anyone who
+	// kustomize: the one-pass fast path (package imagetag) is off, for anyone who
 	// suspects it, and for tests that compare the two ways.
 	ImagesByKustomize bool
 	// Debug, when set, receives one line per render saying whether the
@@ -238,7 +238,7 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 		fsys.markResources(t)
 	}
 	// The root's images: are applied in one pass after kustomize when
-	// nothing else can tell (images.go).
+	// nothing else can tell (images.go, package imagetag).
 	m, fast, declined, used, err := renderImages(opts, fsys, t, dir, root, parsed)
 	if fsys.marks != nil && (err != nil || used.unusual) {
 		// Origin marks could show: in the line numbers of a parse

@@ -19,9 +19,9 @@ func BenchmarkImageMatcher(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		m := NewMatcher(images)
+		m := newImageMatcher(images)
 		for _, v := range values {
-			if _, matched := m.Final(v, 2); !matched {
+			if _, matched := m.final(v, 2); !matched {
 				b.Fatal("no match")
 			}
 		}

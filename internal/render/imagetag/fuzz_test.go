@@ -20,7 +20,7 @@ func FuzzImageMatcher(f *testing.F) {
 			{Name: value, NewName: name},
 			{Name: name, TagSuffix: suffix},
 		}
-		m := NewMatcher(images)
+		m := newImageMatcher(images)
 		for _, v := range []string{value, name, value + ":" + newTag, name + suffix} {
 			var want []int
 			for i, img := range images {
@@ -37,10 +37,10 @@ func FuzzImageMatcher(f *testing.F) {
 					t.Fatalf("matching(%q) = %v, want %v", v, got, want)
 				}
 			}
-			gotV, gotM := m.Final(v, times)
+			gotV, gotM := m.final(v, times)
 			wantV, wantM := referenceFinal(images, v, times)
 			if gotV != wantV || gotM != wantM {
-				t.Fatalf("Final(%q, %d) = %q, %t; want %q, %t", v, times, gotV, gotM, wantV, wantM)
+				t.Fatalf("final(%q, %d) = %q, %t; want %q, %t", v, times, gotV, gotM, wantV, wantM)
 			}
 		}
 	})

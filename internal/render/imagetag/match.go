@@ -1,5 +1,3 @@
-// Package imagetag applies kustomize images: entries the way kustomize's
-// chain of ImageTagTransformers does, with kustomize's exact semantics.
 package imagetag
 
 import (
@@ -70,7 +68,7 @@ func updateImage(img types.Image, value string) string {
 	return name
 }
 
-// Matcher applies a list of images: entries the way kustomize's chain
+// imageMatcher applies a list of images: entries the way kustomize's chain
 // of ImageTagTransformers does, to one value at a time.
 //
 // kustomize compiles the entry's pattern for every value it compares, and
@@ -83,7 +81,7 @@ func updateImage(img types.Image, value string) string {
 // index: the rest of the value starts with ':' or '@' or is empty, and the
 // text before it ends with the name's text after its last dot. Other names
 // are compiled once, as kustomize compiles them, and tried on every value.
-type Matcher struct {
+type imageMatcher struct {
 	entries []matcherEntry
 	// byTail indexes the simple entries by their text after the last dot;
 	// tailLens lists the distinct tail lengths, ascending.
@@ -122,9 +120,9 @@ var imageSuffix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 // exceed the size a regexp may have, and is left to the regexp package.
 const maxSimpleName = 4096
 
-// NewMatcher returns the Matcher of the entries, in order.
-func NewMatcher(images []types.Image) *Matcher {
-	m := &Matcher{
+// newImageMatcher returns the matcher of the entries, in order.
+func newImageMatcher(images []types.Image) *imageMatcher {
+	m := &imageMatcher{
 		byTail:  map[string][]int{},
 		matches: map[string][]int{},
 		finals:  map[finalKey]finalValue{},
@@ -182,7 +180,7 @@ func matchSimple(name, value string) bool {
 
 // matching returns the indexes, ascending, of the entries whose pattern
 // matches value.
-func (m *Matcher) matching(value string) []int {
+func (m *imageMatcher) matching(value string) []int {
 	if got, ok := m.matches[value]; ok {
 		return got
 	}
@@ -214,12 +212,12 @@ func (m *Matcher) matching(value string) []int {
 	return out
 }
 
-// Final returns what kustomize's images: entries, applied in order, make
+// final returns what kustomize's images: entries, applied in order, make
 // of value, at a field every entry visits `times` times (once for each
 // filter and field spec that reaches it), and whether any entry matched:
 // kustomize rewrites a matched field even when its value stays the same.
 // Entry i+1 sees what entry i wrote.
-func (m *Matcher) Final(value string, times int) (string, bool) {
+func (m *imageMatcher) final(value string, times int) (string, bool) {
 	key := finalKey{value, times}
 	if got, ok := m.finals[key]; ok {
 		return got.value, got.matched

@@ -53,7 +53,7 @@ func referenceFinal(images []types.Image, value string, times int) (string, bool
 
 func checkMatcher(t *testing.T, images []types.Image, values []string) {
 	t.Helper()
-	m := NewMatcher(images)
+	m := newImageMatcher(images)
 	for _, v := range values {
 		var want []int
 		for i, img := range images {
@@ -65,10 +65,10 @@ func checkMatcher(t *testing.T, images []types.Image, values []string) {
 			t.Fatalf("matching(%q) = %v, want %v (names %q)", v, got, want, names(images))
 		}
 		for times := 1; times <= 3; times++ {
-			got, gotMatched := m.Final(v, times)
+			got, gotMatched := m.final(v, times)
 			want, wantMatched := referenceFinal(images, v, times)
 			if got != want || gotMatched != wantMatched {
-				t.Fatalf("Final(%q, %d) = %q, %t; want %q, %t (images %+v)", v, times, got, gotMatched, want, wantMatched, images)
+				t.Fatalf("final(%q, %d) = %q, %t; want %q, %t (images %+v)", v, times, got, gotMatched, want, wantMatched, images)
 			}
 		}
 	}
