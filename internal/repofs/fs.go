@@ -1,10 +1,13 @@
 // Package repofs is the filesystem a render reads a repository through:
 // the repository root on disk, read-only, confined to the root through
 // ".." and symlinks, with every file measured against the input limits
-// (size, total size, YAML alias expansion and nesting) before the reader
-// gets its bytes, and with in-memory replacements for files that a render
-// changes. It guarantees that nothing outside the root is read, nothing is
-// written, and no message shows where the repository was unpacked.
+// (size, total size, documents, YAML alias expansion and nesting) before
+// the reader gets its bytes, and with in-memory replacements for files
+// that a render changes. It guarantees that nothing outside the root is
+// read, nothing but regular files is read (a named pipe would block, a
+// device never end), no read goes past the limits whatever size a file
+// reports, nothing is written, and no message shows where the repository
+// was unpacked.
 package repofs
 
 import (
@@ -18,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -76,6 +80,10 @@ type FS struct {
 	// symlinked is set once a path resolved through a symlink; Again's
 	// filesystem shares it.
 	symlinked *atomic.Bool
+	// measures holds, by real path, what files held when they were
+	// measured (measure).
+	mu       sync.Mutex
+	measures map[string]measured
 }
 
 func (f *FS) refuse(err error) error {
@@ -110,6 +118,7 @@ func New(root, prefix string, limits Limits) (*FS, error) {
 		prefix:    path.Clean("/" + filepath.ToSlash(prefix))[1:],
 		overlay:   map[string][]byte{},
 		limits:    newBudget(limits),
+		measures:  map[string]measured{},
 	}, nil
 }
 
@@ -145,12 +154,16 @@ func (f *FS) BytesRead() int64 {
 // refused nothing yet.
 func (f *FS) Again(read int64) *FS {
 	g := &FS{
-		disk:    f.disk,
-		root:    f.root,
-		prefix:  f.prefix,
-		overlay: maps.Clone(f.overlay),
-		limits:  newBudget(f.limits.limits),
+		disk:     f.disk,
+		root:     f.root,
+		prefix:   f.prefix,
+		overlay:  maps.Clone(f.overlay),
+		limits:   newBudget(f.limits.limits),
+		measures: map[string]measured{},
 	}
+	f.mu.Lock()
+	maps.Copy(g.measures, f.measures)
+	f.mu.Unlock()
 	g.limits.read = read
 	g.symlinked = f.symlinked
 	return g
@@ -166,6 +179,13 @@ func (f *FS) Rel(p string) string {
 	return path.Join(f.prefix, filepath.ToSlash(r))
 }
 
+// ErrSymlinkLoop is wrapped by the error of a path whose symlinks lead
+// back to themselves.
+var ErrSymlinkLoop = errors.New("its symlinks form a loop")
+
+// Limits are the limits reads count against.
+func (f *FS) Limits() Limits { return f.limits.limits }
+
 // Resolve returns the real path of path, which must stay inside the root.
 // A path that does not exist yet is resolved through its deepest existing
 // ancestor, so a dangling symlink cannot point outside either.
@@ -176,7 +196,10 @@ func (f *FS) Resolve(p string) (string, error) {
 	}
 	real, err := f.evalCached(abs)
 	if err != nil {
-		return "", err
+		if _, serr := os.Stat(abs); errors.Is(serr, syscall.ELOOP) {
+			return "", fmt.Errorf("%q: %w", f.Rel(abs), ErrSymlinkLoop)
+		}
+		return "", fmt.Errorf("resolving %q: %w", f.Rel(abs), unwrapPathError(err))
 	}
 	if real != abs {
 		f.symlinked.Store(true)
@@ -247,6 +270,10 @@ func evalExisting(abs string) (string, error) {
 	return filepath.Join(realParent, filepath.Base(abs)), nil
 }
 
+// ReadFile reads the regular file at path, confined to the root, without
+// blocking, and no more of it than the limits allow; its bytes count
+// against the render's total and are measured as YAML before the reader
+// gets them.
 func (f *FS) ReadFile(path string) ([]byte, error) {
 	real, err := f.Resolve(path)
 	if err != nil {
@@ -255,18 +282,15 @@ func (f *FS) ReadFile(path string) ([]byte, error) {
 	if data, ok := f.overlay[real]; ok {
 		return data, nil
 	}
-	info, err := os.Stat(real)
+	name := f.Rel(real)
+	data, err := readRegular(real, name, f.limits.limits.MaxFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", f.Rel(real), unwrapPathError(err))
+		return nil, f.refuseLimit(err)
 	}
-	if err := f.limits.admitSize(f.Rel(real), info.Size()); err != nil {
+	if err := f.limits.admitSize(name, int64(len(data))); err != nil {
 		return nil, f.refuse(err)
 	}
-	data, err := os.ReadFile(real)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", f.Rel(real), unwrapPathError(err))
-	}
-	if err := f.limits.admitYAML(f.Rel(real), data); err != nil {
+	if _, err := f.measure(real, name, data); err != nil {
 		return nil, f.refuse(err)
 	}
 	return data, nil
@@ -290,6 +314,26 @@ func (f *FS) Exists(path string) bool {
 		return true
 	}
 	return f.disk.Exists(real)
+}
+
+// Present says whether path names an entry of a directory inside the
+// root, whatever it is or leads to: a symlink to nothing is present, and
+// does not exist.
+func (f *FS) Present(path string) bool {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	real, err := f.evalCached(filepath.Dir(abs))
+	if err != nil || !f.inside(real) {
+		return false
+	}
+	p := filepath.Join(real, filepath.Base(abs))
+	if _, ok := f.overlay[p]; ok {
+		return true
+	}
+	_, err = os.Lstat(p)
+	return err == nil
 }
 
 func (f *FS) IsDir(path string) bool {

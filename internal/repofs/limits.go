@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Limits bound what one render may read. kustomize expands YAML aliases
-// without limit (a 434-byte file can drive it past 12 GB), so every file is
-// measured here, without expanding anything, before kustomize parses it.
+// Limits bound what one render may read and make. kustomize expands YAML
+// aliases without limit (a 434-byte file can drive it past 12 GB), so
+// every file is measured here, without expanding anything, before
+// kustomize parses it. Its work grows faster than its input (adding an
+// object compares it with every object added before, so 10,000 tiny
+// ConfigMaps in 430 KB take minutes), so the documents, objects and
+// kustomizations of a render are counted too, before kustomize runs.
 type Limits struct {
 	// MaxFileBytes caps one file. Default 8 MiB.
 	MaxFileBytes int64
@@ -24,11 +29,52 @@ type Limits struct {
 	// MaxDepth caps the nesting of one YAML document, aliases expanded.
 	// Default 256; deep CRD schemas stay well under 100.
 	MaxDepth int
+	// MaxDocuments caps the YAML documents one render reads, counting
+	// empty ones, an empty file as one, and a file as often as it is read.
+	// It also caps one file. Default 20,000: the largest real apps read a
+	// few thousand; 64 MiB of empty documents would be 16 million.
+	MaxDocuments int
+	// MaxObjects caps the objects one render makes: every document of a
+	// resource file that holds an object (a List counting as its items)
+	// and every generated ConfigMap and Secret, counted once for every
+	// place that includes it. Default 5,000: the largest real apps render
+	// about 2,000.
+	MaxObjects int
+	// MaxKustomizations caps the kustomizations one render loads, counting
+	// a kustomization as often as it is included. Default 5,000: a
+	// 500-service app loads 501.
+	MaxKustomizations int
 }
 
 // DefaultLimits are the limits generate and check run with.
 func DefaultLimits() Limits {
-	return Limits{MaxFileBytes: 8 << 20, MaxTotalBytes: 64 << 20, MaxAliasNodes: 100_000, MaxDepth: 256}
+	return Limits{
+		MaxFileBytes: 8 << 20, MaxTotalBytes: 64 << 20, MaxAliasNodes: 100_000, MaxDepth: 256,
+		MaxDocuments: 20_000, MaxObjects: 5_000, MaxKustomizations: 5_000,
+	}
+}
+
+// withDefaults fills the limits left zero with the defaults', so that a
+// caller that sets some limits does not lift the others.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	for _, f := range []struct {
+		v   *int64
+		def int64
+	}{{&l.MaxFileBytes, d.MaxFileBytes}, {&l.MaxTotalBytes, d.MaxTotalBytes}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&l.MaxAliasNodes, d.MaxAliasNodes}, {&l.MaxDepth, d.MaxDepth}, {&l.MaxDocuments, d.MaxDocuments}, {&l.MaxObjects, d.MaxObjects}, {&l.MaxKustomizations, d.MaxKustomizations}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	return l
 }
 
 // ErrInputTooLarge is wrapped by every limit error.
@@ -37,11 +83,19 @@ var ErrInputTooLarge = errors.New("input exceeds the render limits")
 // Check measures one file's bytes against the limits, as a render does
 // before kustomize parses anything: for YAML read outside a render.
 func (l Limits) Check(name string, data []byte) error {
+	l = l.withDefaults()
 	b := newBudget(l)
 	if err := b.admitSize(name, int64(len(data))); err != nil {
 		return err
 	}
-	return b.admitYAML(name, data)
+	m, err := l.measureYAML(name, data)
+	if err != nil {
+		return err
+	}
+	if m.Objects > l.MaxObjects {
+		return fmt.Errorf("%q holds more than %d objects: %w", name, l.MaxObjects, ErrInputTooLarge)
+	}
+	return nil
 }
 
 type budget struct {
@@ -50,7 +104,7 @@ type budget struct {
 	read   int64
 }
 
-func newBudget(l Limits) *budget { return &budget{limits: l} }
+func newBudget(l Limits) *budget { return &budget{limits: l.withDefaults()} }
 
 func (b *budget) admitSize(name string, size int64) error {
 	if size > b.limits.MaxFileBytes {
@@ -65,27 +119,101 @@ func (b *budget) admitSize(name string, size int64) error {
 	return nil
 }
 
-// admitYAML measures every document of data as YAML. Content that is not
-// YAML (a properties file for a generator, say) is left to kustomize, which
-// parses it no further than this parser did.
-func (b *budget) admitYAML(name string, data []byte) error {
+// measureYAML measures every document of data as YAML and counts its
+// documents and objects. Content that is not YAML (a properties file for a
+// generator, say) is left to kustomize, which parses it no further than
+// this parser did.
+func (l Limits) measureYAML(name string, data []byte) (Measure, error) {
+	m := Measure{Bytes: int64(len(data))}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); err != nil {
 			// io.EOF ends the stream; a syntax error stops kustomize's
 			// parser at the same place, before anything is expanded.
-			return nil
+			break
 		}
-		m := measurer{sizes: map[*yaml.Node]shape{}}
-		s := m.measure(&doc)
-		if s.nodes-s.plain > b.limits.MaxAliasNodes {
-			return fmt.Errorf("%q: YAML aliases expand to more than %d nodes: %w", name, b.limits.MaxAliasNodes, ErrInputTooLarge)
+		if m.Documents++; m.Documents > l.MaxDocuments {
+			return Measure{}, fmt.Errorf("%q holds more than %d YAML documents: %w", name, l.MaxDocuments, ErrInputTooLarge)
 		}
-		if s.depth > b.limits.MaxDepth {
-			return fmt.Errorf("%q: YAML nests deeper than %d levels: %w", name, b.limits.MaxDepth, ErrInputTooLarge)
+		ms := measurer{sizes: map[*yaml.Node]shape{}}
+		s, err := ms.measure(&doc)
+		if err != nil {
+			return Measure{}, fmt.Errorf("%q: %w: %w", name, err, ErrInputTooLarge)
+		}
+		if s.nodes-s.plain > l.MaxAliasNodes {
+			return Measure{}, fmt.Errorf("%q: YAML aliases expand to more than %d nodes: %w", name, l.MaxAliasNodes, ErrInputTooLarge)
+		}
+		if s.depth > l.MaxDepth {
+			return Measure{}, fmt.Errorf("%q: YAML nests deeper than %d levels: %w", name, l.MaxDepth, ErrInputTooLarge)
+		}
+		if len(doc.Content) == 1 {
+			m.Objects = saturatingAdd(m.Objects, objects(doc.Content[0], 0))
 		}
 	}
+	m.Documents = max(m.Documents, 1)
+	return m, nil
+}
+
+// objects counts the objects kustomize makes of a document's root node n:
+// one for a mapping, the items' objects for a List (a kind ending in
+// "List" with items, which kustomize expands recursively, aliases and
+// merge keys resolved as its decoder resolves them), none for anything
+// else. measure has bounded n's depth and expansion.
+func objects(n *yaml.Node, depth int) int {
+	n = unalias(n)
+	if n.Kind != yaml.MappingNode || depth > 1000 {
+		return 0
+	}
+	kind, items := mappingValue(n, "kind", 0), mappingValue(n, "items", 0)
+	if kind == nil || !strings.HasSuffix(unalias(kind).Value, "List") || items == nil {
+		return 1
+	}
+	items = unalias(items)
+	count := 0
+	if items.Kind == yaml.SequenceNode {
+		for _, item := range items.Content {
+			count = saturatingAdd(count, objects(item, depth+1))
+		}
+	}
+	return count
+}
+
+func unalias(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 1000; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// mappingValue returns the value of key in the mapping n, looking through
+// merge keys ("<<") as a decoder does, or nil.
+func mappingValue(n *yaml.Node, key string, depth int) *yaml.Node {
+	n = unalias(n)
+	if n.Kind != yaml.MappingNode || depth > 100 {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i].Kind == yaml.ScalarNode {
+			return n.Content[i+1]
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "<<" {
+			continue
+		}
+		merged := unalias(n.Content[i+1])
+		sources := []*yaml.Node{merged}
+		if merged.Kind == yaml.SequenceNode {
+			sources = merged.Content
+		}
+		for _, src := range sources {
+			if v := mappingValue(src, key, depth+1); v != nil {
+				return v
+			}
+		}
+	}
+	return nil
 }
 
 // shape is a subtree measured as kustomize would see it, aliases expanded:
@@ -98,20 +226,38 @@ type measurer struct {
 	sizes map[*yaml.Node]shape
 }
 
+// inProgress marks a node being measured: an alias that reaches it
+// refers to a node that contains the alias.
+var inProgress = shape{nodes: -1}
+
+// errAliasCycle is a YAML alias inside the node it refers to, which the
+// parser accepts and any expansion follows forever.
+var errAliasCycle = errors.New("a YAML alias refers to a node that contains it")
+
 // measure memoizes by node so that a chain of aliases costs one visit per
 // written node, however large its expansion.
-func (m *measurer) measure(n *yaml.Node) shape {
+func (m *measurer) measure(n *yaml.Node) (shape, error) {
 	if s, ok := m.sizes[n]; ok {
-		return s
+		if s == inProgress {
+			return shape{}, errAliasCycle
+		}
+		return s, nil
 	}
+	m.sizes[n] = inProgress
 	var s shape
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		target := m.measure(n.Alias)
+		target, err := m.measure(n.Alias)
+		if err != nil {
+			return shape{}, err
+		}
 		s = shape{nodes: target.nodes, plain: 1, depth: target.depth}
 	} else {
 		s = shape{nodes: 1, plain: 1}
 		for _, c := range n.Content {
-			cs := m.measure(c)
+			cs, err := m.measure(c)
+			if err != nil {
+				return shape{}, err
+			}
 			s.nodes = saturatingAdd(s.nodes, cs.nodes)
 			s.plain += cs.plain
 			s.depth = max(s.depth, cs.depth)
@@ -119,7 +265,7 @@ func (m *measurer) measure(n *yaml.Node) shape {
 		s.depth++
 	}
 	m.sizes[n] = s
-	return s
+	return s, nil
 }
 
 func saturatingAdd(a, b int) int {
