@@ -78,7 +78,7 @@ func BenchmarkImagesPass100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t, err := inspect(fsys, dir)
+	t, err := inspect(fsys, dir, Overrides{})
 	if err != nil {
 		b.Fatal(err)
 	}

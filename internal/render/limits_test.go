@@ -75,7 +75,7 @@ func TestTotalInputIsBounded(t *testing.T) {
 	limits := repofs.DefaultLimits()
 	limits.MaxTotalBytes = 1000
 	_, err := Render(Options{Root: testutil.WriteTree(t, files), Limits: limits})
-	if !errors.Is(err, repofs.ErrInputTooLarge) || !strings.Contains(err.Error(), `would take the render past 1000 bytes of input`) {
+	if !errors.Is(err, repofs.ErrInputTooLarge) || !strings.Contains(err.Error(), `the render would read more than 1000 bytes of input, counting what is included in several places once for each; split the app: input exceeds the render limits`) {
 		t.Errorf("Render error = %v", err)
 	}
 }

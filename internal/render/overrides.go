@@ -27,8 +27,12 @@ type Overrides struct {
 	// kustomization's, overriding keys it already has.
 	CommonLabels, CommonAnnotations map[string]string
 	// Components are appended to the kustomization's components unless
-	// already listed.
+	// already listed. They are vetted like the kustomization's own.
 	Components []string
+	// ComponentsSource says where Components come from, for messages
+	// ("the Application's components parameter"). Default: "the
+	// overrides".
+	ComponentsSource string
 }
 
 func (o Overrides) empty() bool {

@@ -196,30 +196,24 @@ func render(opts Options, trackOrigins bool) (*Result, *tree, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("kustomization directory %w", err)
 	}
-	t, err := inspect(fsys, dir)
+	// inspect applies the overrides first, so that it walks what kustomize
+	// reads: components that parameters add are vetted like any other, and
+	// known to the fast path and to origin marks.
+	t, err := inspect(fsys, dir, opts.Overrides)
 	if err != nil {
 		return nil, nil, err
 	}
 	t.relDir = fsys.Rel(dir)
-	if !opts.Overrides.empty() || trackOrigins {
+	if trackOrigins {
 		src, err := fsys.ReadFile(t.rootFile)
 		if err != nil {
 			return nil, nil, err
 		}
-		edited, err := opts.Overrides.apply(src, trackOrigins)
+		edited, err := Overrides{}.apply(src, trackOrigins)
 		if err != nil {
 			return nil, nil, fmt.Errorf("applying parameters to %s: %w", fsys.Rel(t.rootFile), err)
 		}
 		fsys.Replace(t.rootFile, edited)
-		if len(opts.Overrides.Components) > 0 {
-			// Components from parameters are walked like any other:
-			// vetted, and known to the fast path and to origin marks.
-			relDir, originsRequested := t.relDir, t.originsRequested
-			if t, err = inspect(fsys, dir); err != nil {
-				return nil, nil, err
-			}
-			t.relDir, t.originsRequested = relDir, originsRequested
-		}
 	}
 	root, replaced := fsys.Replacement(t.rootFile)
 	parsed := t.root // what the walk read, unless parameters changed it
