@@ -19,8 +19,8 @@ import (
 // twice by each of twenty levels of overlays) is counted in time linear in
 // its files, and refused before kustomize starts on it.
 type total struct {
-	documents, objects, kustomizations int
-	bytes                              int64
+	documents, objects, kustomizations, nodes int
+	bytes                                     int64
 }
 
 // add adds what an included part counts; its objects only when they are
@@ -28,6 +28,7 @@ type total struct {
 func (t *total) add(sub total, objects bool) {
 	t.documents = saturatingAdd(t.documents, sub.documents)
 	t.kustomizations = saturatingAdd(t.kustomizations, sub.kustomizations)
+	t.nodes = saturatingAdd(t.nodes, sub.nodes)
 	if objects {
 		t.objects = saturatingAdd(t.objects, sub.objects)
 	}
@@ -60,7 +61,7 @@ func (w *walker) count(sum *total, path string, resource bool) error {
 		}
 		return nil // a directory, or unreadable: kustomize reports it
 	}
-	part := total{documents: m.Documents, bytes: m.Bytes}
+	part := total{documents: m.Documents, nodes: m.Nodes, bytes: m.Bytes}
 	if resource {
 		part.objects = m.Objects
 	}
@@ -78,6 +79,8 @@ func (w *walker) admit(t total) error {
 		what = fmt.Sprintf("make more than %d objects", l.MaxObjects)
 	case t.documents > l.MaxDocuments:
 		what = fmt.Sprintf("read more than %d YAML documents", l.MaxDocuments)
+	case t.nodes > l.MaxNodes:
+		what = fmt.Sprintf("read more than %d YAML nodes", l.MaxNodes)
 	case t.kustomizations > l.MaxKustomizations:
 		what = fmt.Sprintf("load more than %d kustomizations", l.MaxKustomizations)
 	case t.bytes > l.MaxTotalBytes:

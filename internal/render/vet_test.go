@@ -157,7 +157,7 @@ func TestWorkIsCountedBeforeKustomizeRuns(t *testing.T) {
 		return files
 	}
 	l := repofs.DefaultLimits()
-	l.MaxObjects, l.MaxDocuments, l.MaxKustomizations = 100, 300, 50
+	l.MaxObjects, l.MaxDocuments, l.MaxKustomizations, l.MaxNodes = 100, 300, 50, 1100
 	const suffix = ", counting what is included in several places once for each; split the app: input exceeds the render limits"
 	tests := []struct {
 		name  string
@@ -177,6 +177,14 @@ func TestWorkIsCountedBeforeKustomizeRuns(t *testing.T) {
 			"the render would read more than 300 YAML documents" + suffix},
 		{"documents of patches", map[string]string{"kustomization.yaml": "resources: [d.yaml]\npatches:\n- path: p.yaml\n- path: p.yaml\n", "d.yaml": deployment, "p.yaml": strings.Repeat("---\n", 150)}, "",
 			"the render would read more than 300 YAML documents" + suffix},
+		{"nodes of a base included twice", map[string]string{"kustomization.yaml": "resources: [a, b]\n", "a/kustomization.yaml": "namePrefix: a-\nresources: [../base]\n", "b/kustomization.yaml": "namePrefix: b-\nresources: [../base]\n", "base/kustomization.yaml": "resources: [cm.yaml]\n", "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n" + func() string {
+			var b strings.Builder
+			for i := range 300 {
+				fmt.Fprintf(&b, "  k%d: v\n", i)
+			}
+			return b.String()
+		}()}, "",
+			"the render would read more than 1100 YAML nodes" + suffix},
 		{"kustomizations that multiply", diamond(20, cms(1)), "l0",
 			"the render would make more than 100 objects" + suffix},
 		{"kustomizations that multiply, empty", diamond(20, ""), "l0",
@@ -196,7 +204,7 @@ func TestWorkIsCountedBeforeKustomizeRuns(t *testing.T) {
 	// copies of the leaf's) and make 32 objects: just under the limits
 	// renders, one more is refused.
 	tree := testutil.WriteTree(t, diamond(5, cms(1)))
-	exact := repofs.Limits{MaxObjects: 32, MaxDocuments: 157, MaxKustomizations: 125}
+	exact := repofs.Limits{MaxObjects: 32, MaxDocuments: 157, MaxKustomizations: 125, MaxNodes: 100_000}
 	if _, err := Render(Options{Root: tree, Dir: "l0", Limits: exact}); err != nil {
 		t.Errorf("Render at the limits: %v", err)
 	}

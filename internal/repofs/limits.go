@@ -44,6 +44,16 @@ type Limits struct {
 	// a kustomization as often as it is included. Default 5,000: a
 	// 500-service app loads 501.
 	MaxKustomizations int
+	// MaxNodes caps the YAML nodes (keys, values, list items; aliases
+	// expanded) one render reads, counting a file as often as it is read.
+	// kustomize holds several hundred bytes per node. Default 400,000: a
+	// 500-service app reads 93,000, a large bundle of CRDs about 250,000;
+	// a million take kustomize past 512 MiB.
+	MaxNodes int
+	// MaxMapEntries caps the entries of one YAML mapping, merge keys
+	// expanded: kustomize's work on a mapping grows with the square of its
+	// entries (40,000 keys in one ConfigMap take it 14 s). Default 10,000.
+	MaxMapEntries int
 }
 
 // DefaultLimits are the limits generate and check run with.
@@ -51,6 +61,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxFileBytes: 8 << 20, MaxTotalBytes: 64 << 20, MaxAliasNodes: 100_000, MaxDepth: 256,
 		MaxDocuments: 20_000, MaxObjects: 5_000, MaxKustomizations: 5_000,
+		MaxNodes: 400_000, MaxMapEntries: 10_000,
 	}
 }
 
@@ -69,7 +80,8 @@ func (l Limits) withDefaults() Limits {
 	for _, f := range []struct {
 		v   *int
 		def int
-	}{{&l.MaxAliasNodes, d.MaxAliasNodes}, {&l.MaxDepth, d.MaxDepth}, {&l.MaxDocuments, d.MaxDocuments}, {&l.MaxObjects, d.MaxObjects}, {&l.MaxKustomizations, d.MaxKustomizations}} {
+	}{{&l.MaxAliasNodes, d.MaxAliasNodes}, {&l.MaxDepth, d.MaxDepth}, {&l.MaxDocuments, d.MaxDocuments}, {&l.MaxObjects, d.MaxObjects}, {&l.MaxKustomizations, d.MaxKustomizations},
+		{&l.MaxNodes, d.MaxNodes}, {&l.MaxMapEntries, d.MaxMapEntries}} {
 		if *f.v <= 0 {
 			*f.v = f.def
 		}
@@ -136,7 +148,7 @@ func (l Limits) measureYAML(name string, data []byte) (Measure, error) {
 		if m.Documents++; m.Documents > l.MaxDocuments {
 			return Measure{}, fmt.Errorf("%q holds more than %d YAML documents: %w", name, l.MaxDocuments, ErrInputTooLarge)
 		}
-		ms := measurer{sizes: map[*yaml.Node]shape{}}
+		ms := measurer{sizes: map[*yaml.Node]shape{}, maxEntries: l.MaxMapEntries}
 		s, err := ms.measure(&doc)
 		if err != nil {
 			return Measure{}, fmt.Errorf("%q: %w: %w", name, err, ErrInputTooLarge)
@@ -146,6 +158,10 @@ func (l Limits) measureYAML(name string, data []byte) (Measure, error) {
 		}
 		if s.depth > l.MaxDepth {
 			return Measure{}, fmt.Errorf("%q: YAML nests deeper than %d levels: %w", name, l.MaxDepth, ErrInputTooLarge)
+		}
+		m.Nodes = saturatingAdd(m.Nodes, s.nodes)
+		if m.Nodes > l.MaxNodes {
+			return Measure{}, fmt.Errorf("%q holds more than %d YAML nodes: %w", name, l.MaxNodes, ErrInputTooLarge)
 		}
 		if len(doc.Content) == 1 {
 			m.Objects = saturatingAdd(m.Objects, objects(doc.Content[0], 0))
@@ -223,7 +239,8 @@ type shape struct {
 }
 
 type measurer struct {
-	sizes map[*yaml.Node]shape
+	sizes      map[*yaml.Node]shape
+	maxEntries int
 }
 
 // inProgress marks a node being measured: an alias that reaches it
@@ -252,6 +269,11 @@ func (m *measurer) measure(n *yaml.Node) (shape, error) {
 		}
 		s = shape{nodes: target.nodes, plain: 1, depth: target.depth}
 	} else {
+		if n.Kind == yaml.MappingNode && m.maxEntries > 0 {
+			if entries := mapEntries(n, 0); entries > m.maxEntries {
+				return shape{}, fmt.Errorf("a YAML mapping at line %d has more than %d entries", n.Line, m.maxEntries)
+			}
+		}
 		s = shape{nodes: 1, plain: 1}
 		for _, c := range n.Content {
 			cs, err := m.measure(c)
@@ -266,6 +288,31 @@ func (m *measurer) measure(n *yaml.Node) (shape, error) {
 	}
 	m.sizes[n] = s
 	return s, nil
+}
+
+// mapEntries counts the entries of the mapping n as a decoder builds it:
+// its own, and those its merge keys ("<<") bring in.
+func mapEntries(n *yaml.Node, depth int) int {
+	n = unalias(n)
+	if n.Kind != yaml.MappingNode || depth > 100 {
+		return 0
+	}
+	count := 0
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "<<" {
+			count++
+			continue
+		}
+		merged := unalias(n.Content[i+1])
+		sources := []*yaml.Node{merged}
+		if merged.Kind == yaml.SequenceNode {
+			sources = merged.Content
+		}
+		for _, src := range sources {
+			count = saturatingAdd(count, mapEntries(src, depth+1))
+		}
+	}
+	return count
 }
 
 func saturatingAdd(a, b int) int {

@@ -80,6 +80,8 @@ type Measure struct {
 	// documents holding a mapping, the items of a List instead of the
 	// List.
 	Objects int
+	// Nodes counts its YAML nodes, aliases expanded.
+	Nodes int
 }
 
 // measured is a file's measure with a hash of the bytes measured, so that

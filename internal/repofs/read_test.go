@@ -2,6 +2,7 @@ package repofs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,7 @@ func TestSymlinkLoopsAreNamed(t *testing.T) {
 
 func TestMeasureCountsDocumentsAndObjects(t *testing.T) {
 	tests := []struct {
-		name, data     string
+		name, data    string
 		docs, objects int
 	}{
 		{"empty file", "", 1, 0},
@@ -138,11 +139,23 @@ func TestMeasureCountsDocumentsAndObjects(t *testing.T) {
 
 func TestDocumentsAndAliasCyclesAreBounded(t *testing.T) {
 	l := DefaultLimits()
-	l.MaxDocuments = 100
+	l.MaxDocuments, l.MaxNodes, l.MaxMapEntries = 100, 1000, 50
+	entries := func(n int) string {
+		var b strings.Builder
+		b.WriteString("m:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  k%d: v\n", i)
+		}
+		return b.String()
+	}
 	for name, tt := range map[string]struct{ data, want string }{
-		"documents": {strings.Repeat("---\n", 101), `"documents" holds more than 100 YAML documents: input exceeds the render limits`},
-		"cycle":     {"data: &a {b: *a}\n", `"cycle": a YAML alias refers to a node that contains it: input exceeds the render limits`},
-		"seq cycle": {"a: &a [x, *a]\n", `"seq cycle": a YAML alias refers to a node that contains it: input exceeds the render limits`},
+		"nodes":              {strings.Repeat("- [a, b, c, d, e, f, g, h, i]\n", 101), `"nodes" holds more than 1000 YAML nodes: input exceeds the render limits`},
+		"nodes in documents": {strings.Repeat("---\n[a, b, c, d, e, f, g, h, i, j]\n", 91), `"nodes in documents" holds more than 1000 YAML nodes: input exceeds the render limits`},
+		"entries":            {entries(51), `"entries": a YAML mapping at line 2 has more than 50 entries: input exceeds the render limits`},
+		"merged entries":     {"a: &a {k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k8: 8, k9: 9, k10: 10}\nb: {<<: [*a, *a, *a, *a, *a, *a]}\n", `"merged entries": a YAML mapping at line 2 has more than 50 entries: input exceeds the render limits`},
+		"documents":          {strings.Repeat("---\n", 101), `"documents" holds more than 100 YAML documents: input exceeds the render limits`},
+		"cycle":              {"data: &a {b: *a}\n", `"cycle": a YAML alias refers to a node that contains it: input exceeds the render limits`},
+		"seq cycle":          {"a: &a [x, *a]\n", `"seq cycle": a YAML alias refers to a node that contains it: input exceeds the render limits`},
 	} {
 		err := l.Check(name, []byte(tt.data))
 		if !errors.Is(err, ErrInputTooLarge) || err.Error() != tt.want {
