@@ -52,14 +52,19 @@ type Overrides struct {
 	// kustomization's.
 	CommonLabels, CommonAnnotations map[string]string
 	// Components are appended to the kustomization's components unless
-	// already listed.
+	// already listed. They are vetted like the kustomization's own.
 	Components []string
+	// ComponentsSource says where Components come from, for messages:
+	// "the Application's components parameter" or "the Application's
+	// plugin env COMPONENTS".
+	ComponentsSource string
 }
 
 func (o Overrides) forRender() render.Overrides {
 	return render.Overrides{
 		Images: o.Images, NamePrefix: o.NamePrefix, NameSuffix: o.NameSuffix, Namespace: o.Namespace,
 		CommonLabels: o.CommonLabels, CommonAnnotations: o.CommonAnnotations, Components: o.Components,
+		ComponentsSource: o.ComponentsSource,
 	}
 }
 
@@ -67,7 +72,7 @@ func (o Overrides) forRender() render.Overrides {
 // environment.
 func NewRequest(workDir string, lookup func(string) (string, bool)) (Request, error) {
 	sourcePath, _ := lookup(EnvSourcePath)
-	root := Root(workDir, sourcePath)
+	root := Root(workDir, sourcePath, Checkout(workDir, lookup))
 	appPath, err := filepath.Rel(root, workDir)
 	if err != nil {
 		return Request{}, err
@@ -94,21 +99,74 @@ func NewRequest(workDir string, lookup func(string) (string, bool)) (Request, er
 // case it is the common ancestor of the app path and those paths (see
 // getApplicationRootPath in argo-cd's reposerver/repository). Either way the
 // working directory ends with a tail of the source path, and the root is
-// what precedes that tail. Without a source path, the working directory is
-// all that is known.
-func Root(workDir, sourcePath string) string {
+// what precedes that tail. The root never rises above floor, the directory
+// the tree was unpacked into when it is known (see Checkout): a source path
+// longer than the tail sent, whose first elements happen to name the
+// directories above the tree, must not take the root out of the tree.
+// Without a source path, the working directory is all that is known.
+func Root(workDir, sourcePath, floor string) string {
 	dir := filepath.Clean(workDir)
+	if floor != "" {
+		floor = filepath.Clean(floor)
+	}
 	parts := strings.Split(filepath.ToSlash(filepath.Clean(sourcePath)), "/")
 	for i := len(parts) - 1; i >= 0; i-- {
 		if parts[i] == "." || parts[i] == "" {
 			continue
 		}
-		if filepath.Base(dir) != parts[i] || filepath.Dir(dir) == dir {
+		if dir == floor || filepath.Base(dir) != parts[i] || filepath.Dir(dir) == dir {
 			break
 		}
 		dir = filepath.Dir(dir)
 	}
 	return dir
+}
+
+// EnvCMPWorkDir is argo-cd's common.EnvCMPWorkDir: where argocd-cmp-server
+// keeps the trees it unpacks. The CMP server passes its environment on to
+// the commands it runs.
+const EnvCMPWorkDir = "ARGOCD_CMP_WORKDIR"
+
+// cmpWorkDirName is argo-cd's common.DefaultCMPWorkDirName.
+const cmpWorkDirName = "_cmp_server"
+
+// Checkout returns the directory argocd-cmp-server unpacked this request's
+// tree into, when workDir lies in one, and "" otherwise. The CMP server
+// unpacks every request into a directory of its own, named by a random
+// UUID, directly under common.GetCMPWorkDir(): $ARGOCD_CMP_WORKDIR, or the
+// temporary directory, joined with "_cmp_server" (argo-cd's
+// cmpserver/plugin.getTempDirMustCleanup). Its neighbours are other
+// requests' trees, which a render must never read.
+func Checkout(workDir string, lookup func(string) (string, bool)) string {
+	base, _ := lookup(EnvCMPWorkDir)
+	if base == "" {
+		// os.TempDir on Unix, with the command's environment.
+		if base, _ = lookup("TMPDIR"); base == "" {
+			base = "/tmp"
+		}
+	}
+	cmp := filepath.Join(base, cmpWorkDirName)
+	for _, resolve := range []bool{false, true} {
+		dir, work := cmp, filepath.Clean(workDir)
+		if resolve {
+			var err error
+			if dir, err = filepath.EvalSymlinks(cmp); err != nil {
+				return ""
+			}
+			if work, err = filepath.EvalSymlinks(work); err != nil {
+				return ""
+			}
+		}
+		rel, err := filepath.Rel(dir, work)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		first, _, _ := strings.Cut(rel, string(filepath.Separator))
+		// The working directory is a real path: argocd-cmp-server passes
+		// its own PWD on, so os.Getwd asks the kernel.
+		return filepath.Join(dir, first)
+	}
+	return ""
 }
 
 // parameter is one entry of ARGOCD_APP_PARAMETERS, as Argo CD marshals
@@ -175,6 +233,7 @@ func applyParameters(o *Overrides, raw string) error {
 			o.Images = *p.Array
 		case ParamComponents:
 			o.Components = *p.Array
+			o.ComponentsSource = "the Application's " + ParamComponents + " parameter"
 		case ParamNamePrefix:
 			o.NamePrefix = *p.String
 		case ParamNameSuffix:
@@ -211,6 +270,9 @@ func envOverrides(lookup func(string) (string, bool)) (Overrides, error) {
 		Namespace:  get("NAMESPACE"),
 		Images:     list(get("IMAGES")),
 		Components: list(get("COMPONENTS")),
+	}
+	if len(o.Components) > 0 {
+		o.ComponentsSource = "the Application's plugin env COMPONENTS"
 	}
 	var err error
 	if o.CommonLabels, err = pairs(EnvPrefix+"COMMON_LABELS", get("COMMON_LABELS")); err != nil {

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"os"
 	"reflect"
 	"testing"
 )
@@ -10,22 +11,61 @@ func env(vars map[string]string) func(string) (string, bool) {
 }
 
 func TestRoot(t *testing.T) {
-	tests := []struct{ workDir, sourcePath, want string }{
+	const floor = "/tmp/_cmp_server/7f3a"
+	tests := []struct{ workDir, sourcePath, floor, want string }{
 		// The whole repository was sent.
-		{"/tmp/_cmp_server/7f3a/apps/shop/prod", "apps/shop/prod", "/tmp/_cmp_server/7f3a"},
-		{"/tmp/_cmp_server/7f3a/apps/shop/prod", "./apps/shop/prod/", "/tmp/_cmp_server/7f3a"},
+		{"/tmp/_cmp_server/7f3a/apps/shop/prod", "apps/shop/prod", floor, floor},
+		{"/tmp/_cmp_server/7f3a/apps/shop/prod", "./apps/shop/prod/", floor, floor},
 		// manifest-generate-paths sent only the common root "apps/shop".
-		{"/tmp/_cmp_server/7f3a/prod", "apps/shop/prod", "/tmp/_cmp_server/7f3a"},
+		{"/tmp/_cmp_server/7f3a/prod", "apps/shop/prod", floor, floor},
 		// ... or only the app directory itself.
-		{"/tmp/_cmp_server/7f3a", "apps/shop/prod", "/tmp/_cmp_server/7f3a"},
+		{"/tmp/_cmp_server/7f3a", "apps/shop/prod", floor, floor},
 		// The app is the repository root.
-		{"/tmp/_cmp_server/7f3a", ".", "/tmp/_cmp_server/7f3a"},
+		{"/tmp/_cmp_server/7f3a", ".", floor, floor},
+		// A source path longer than the tail sent, whose first elements
+		// name the directories above the tree, stops at the tree.
+		{"/tmp/_cmp_server/7f3a/prod", "tmp/_cmp_server/7f3a/prod", floor, floor},
+		{"/tmp/_cmp_server/7f3a/apps/web", "_cmp_server/7f3a/apps/web", floor, floor},
+		{"/tmp/_cmp_server/7f3a/x/_cmp_server/y/app", "_cmp_server/7f3a/x/_cmp_server/y/app", floor, floor},
+		// Without a known floor, the tail is all that bounds it.
+		{"/srv/trees/7f3a/prod", "trees/7f3a/prod", "", "/srv"},
 		// Nothing else known.
-		{"/home/me/config/apps/shop", "", "/home/me/config/apps/shop"},
+		{"/home/me/config/apps/shop", "", "", "/home/me/config/apps/shop"},
 	}
 	for _, tt := range tests {
-		if got := Root(tt.workDir, tt.sourcePath); got != tt.want {
-			t.Errorf("Root(%q, %q) = %q, want %q", tt.workDir, tt.sourcePath, got, tt.want)
+		if got := Root(tt.workDir, tt.sourcePath, tt.floor); got != tt.want {
+			t.Errorf("Root(%q, %q, %q) = %q, want %q", tt.workDir, tt.sourcePath, tt.floor, got, tt.want)
+		}
+	}
+}
+
+func TestCheckout(t *testing.T) {
+	tmp := t.TempDir()
+	tests := []struct {
+		workDir string
+		env     map[string]string
+		want    string
+	}{
+		{"/tmp/_cmp_server/7f3a/apps/web", nil, "/tmp/_cmp_server/7f3a"},
+		{"/tmp/_cmp_server/7f3a", nil, "/tmp/_cmp_server/7f3a"},
+		{"/var/tmp/_cmp_server/7f3a/apps", map[string]string{"TMPDIR": "/var/tmp"}, "/var/tmp/_cmp_server/7f3a"},
+		{"/cmp/_cmp_server/7f3a/apps", map[string]string{EnvCMPWorkDir: "/cmp", "TMPDIR": "/var/tmp"}, "/cmp/_cmp_server/7f3a"},
+		// Not in the CMP server's work directory: nothing known.
+		{"/tmp/_cmp_server", nil, ""},
+		{"/tmp/elsewhere/app", nil, ""},
+		{"/tmp/_cmp_server/7f3a/app", map[string]string{EnvCMPWorkDir: "/cmp"}, ""},
+		// The temporary directory named through a symlink.
+		{tmp + "/_cmp_server/u/app", map[string]string{"TMPDIR": tmp + "/link"}, tmp + "/_cmp_server/u"},
+	}
+	if err := os.MkdirAll(tmp+"/_cmp_server/u/app", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(tmp, tmp+"/link"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		if got := Checkout(tt.workDir, env(tt.env)); got != tt.want {
+			t.Errorf("Checkout(%q, %v) = %q, want %q", tt.workDir, tt.env, got, tt.want)
 		}
 	}
 }
@@ -55,6 +95,7 @@ func TestNewRequestReadsArgoCDParameters(t *testing.T) {
 		CommonLabels:      map[string]string{"env": "prod", "team": "checkout"},
 		CommonAnnotations: map[string]string{},
 		Components:        []string{"components/debug"},
+		ComponentsSource:  "the Application's components parameter",
 	}}
 	if !reflect.DeepEqual(req, want) {
 		t.Errorf("NewRequest =\n%+v\nwant\n%+v", req, want)
@@ -80,6 +121,7 @@ func TestNewRequestReadsPluginEnv(t *testing.T) {
 		NamePrefix: "shop-", NameSuffix: "-blue", Namespace: "shop",
 		Images:            []string{"nginx=ghcr.io/acme/nginx", "busybox:1.36"},
 		Components:        []string{"c1", "c2"},
+		ComponentsSource:  "the Application's plugin env COMPONENTS",
 		CommonLabels:      map[string]string{"env": "prod", "team": "shop"},
 		CommonAnnotations: map[string]string{"owner": "platform"},
 	}
