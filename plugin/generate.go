@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/digestpin/digestpin/internal/check"
 	"github.com/digestpin/digestpin/internal/policy"
@@ -19,8 +20,35 @@ import (
 // The zero Config is what an environment without DIGESTPIN_* variables
 // gives: any registry, every image pinned by digest.
 type Config struct {
-	policy policy.Policy
-	tuning render.Tuning
+	policy  policy.Policy
+	tuning  render.Tuning
+	timeout time.Duration
+}
+
+// EnvRenderTimeout bounds how long generate may take (a Go duration such
+// as 45s).
+const EnvRenderTimeout = "DIGESTPIN_RENDER_TIMEOUT"
+
+// DefaultRenderTimeout is generate's bound when EnvRenderTimeout is not
+// set: below the 60 s Argo CD gives a whole manifest request by default
+// (argocd-application-controller's and argocd-server's
+// --repo-server-timeout-seconds), which also pays for fetching the
+// repository and sending it to the sidecar. Stopping first, digestpin says
+// why; Argo CD would only say that the deadline passed.
+const DefaultRenderTimeout = 45 * time.Second
+
+// Timeout is how long generate may take before it gives up, with a
+// message and nothing on stdout.
+func (c Config) Timeout() time.Duration {
+	if c.timeout == 0 {
+		return DefaultRenderTimeout
+	}
+	return c.timeout
+}
+
+// TimeoutError is what generate says when a render outlives the timeout.
+func TimeoutError(timeout time.Duration) error {
+	return fmt.Errorf("the render did not finish within %s (%s), so digestpin stopped it before Argo CD's own timeout; split the app, or raise %s along with Argo CD's controller.repo.server.timeout.seconds", timeout, EnvRenderTimeout, EnvRenderTimeout)
 }
 
 // ConfigFromEnv reads the sidecar's DIGESTPIN_* variables; debug is where
@@ -35,7 +63,15 @@ func ConfigFromEnv(lookup func(string) (string, bool), debug io.Writer) (Config,
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{policy: pol, tuning: tuning}, nil
+	cfg := Config{policy: pol, tuning: tuning}
+	if v, _ := lookup(EnvRenderTimeout); strings.TrimSpace(v) != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("%s is %q; use a duration such as 45s", EnvRenderTimeout, v)
+		}
+		cfg.timeout = d
+	}
+	return cfg, nil
 }
 
 // IsRefusal reports whether err, from Generate, is a refusal by policy

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,6 +19,7 @@ func generateCommand() *cli.Command {
 or, when any image breaks the policy, nothing to stdout and every offender to stderr.
 Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render error.`,
 		Action: func(c *cli.Context) error {
+			start := time.Now()
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("generate takes no arguments; it renders the working directory (got %q)", c.Args().First()), exitUsage)
 			}
@@ -33,7 +35,24 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			if err != nil {
 				return cli.Exit(untrusted.Text("digestpin: "+err.Error()), exitUsage)
 			}
-			out, err := plugin.Generate(req, cfg)
+			// kustomize cannot be stopped halfway, but the process can:
+			// past the timeout, the command returns and main exits.
+			type rendered struct {
+				out []byte
+				err error
+			}
+			done := make(chan rendered, 1)
+			go func() {
+				out, err := plugin.Generate(req, cfg)
+				done <- rendered{out, err}
+			}()
+			var out []byte
+			select {
+			case r := <-done:
+				out, err = r.out, r.err
+			case <-time.After(cfg.Timeout() - time.Since(start)):
+				err = plugin.TimeoutError(cfg.Timeout())
+			}
 			switch {
 			case plugin.IsRefusal(err):
 				return cli.Exit(err.Error(), exitRefused)
