@@ -427,3 +427,83 @@ func TestGenerateRootStaysInTheCheckout(t *testing.T) {
 	r := hostile(t, tmp, filepath.Join(checkout, "app"), argoEnv("7f3a/app", "TMPDIR="+tmp), "generate")
 	r.expect(t, 2, "", `digestpin: rendering 7f3a/app: 7f3a/app/kustomization.yaml: resources entry "../../other/secret.yaml": "other/secret.yaml" is outside the files digestpin was given: Argo CD sent only 7f3a, because the Application's argocd.argoproj.io/manifest-generate-paths annotation does not list ../../other/secret.yaml`+"\n")
 }
+
+func TestCheckFollowsSymlinksInsideTheRepository(t *testing.T) {
+	unpinned := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: app, image: \"ghcr.io/acme/web:v1\"}\n"
+	files := map[string]string{
+		"overlays/prod/kustomization.yaml": "resources: [deployment.yaml]\n",
+		"overlays/prod/deployment.yaml":    unpinned,
+		"manifests/web.yaml":               unpinned,
+		"docs/README.md":                   "nothing to judge\n",
+	}
+	root := testutil.WriteTree(t, files)
+	if err := os.Mkdir(filepath.Join(root, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	symlink(t, "../overlays/prod", filepath.Join(root, "apps/prod"))
+	symlink(t, "../manifests/web.yaml", filepath.Join(root, "plain/web.yaml"))
+	symlink(t, "..", filepath.Join(root, "apps/loop"))
+	fail := func(target, from string) string {
+		return "FAIL  " + target + `: refusing to render: 1 image is not pinned by a sha256 digest.
+  - Deployment web, container "app": image "ghcr.io/acme/web:v1": no digest (tag "v1" can be moved in the registry) (from ` + from + ")\n" +
+			"fix: pin each image by digest in Git, for example with `digestpin promote --image ghcr.io/acme/web:v1 --path " + target + "` in CI, or an images: entry with a digest in the kustomization.\n"
+	}
+	tests := []struct {
+		args   []string
+		code   int
+		stdout string
+	}{
+		// The path itself is a symlink to a kustomization.
+		{[]string{"apps/prod"}, 1, fail("apps/prod", "overlays/prod/deployment.yaml")},
+		// A directory below the path is; the loop back up judges nothing
+		// twice.
+		{[]string{"apps"}, 1, fail("apps/prod", "overlays/prod/deployment.yaml")},
+		// A manifest that is a symlink.
+		{[]string{"plain"}, 1, fail("plain/web.yaml", "plain/web.yaml")},
+		// Nothing to judge is an error, not a pass.
+		{[]string{"docs"}, 2, `error docs: nothing to judge: no kustomization and no .yaml, .yml or .json file under "docs"` + "\n"},
+	}
+	for _, tt := range tests {
+		r := hostile(t, root, root, nil, append([]string{"check"}, tt.args...)...)
+		if r.code != tt.code || r.stdout != tt.stdout || r.stderr != "" {
+			t.Errorf("check %v: exit %d, stdout\n%s\nstderr %q\nwant exit %d, stdout\n%s", tt.args, r.code, r.stdout, r.stderr, tt.code, tt.stdout)
+		}
+	}
+	// Each real target once, under the first name reached.
+	r := hostile(t, root, root, nil, "check")
+	r.expect(t, 1, fail("apps/prod", "overlays/prod/deployment.yaml")+fail("manifests/web.yaml", "manifests/web.yaml"), "")
+}
+
+func TestCheckReadsRegularFilesInsideTheRepositoryOnly(t *testing.T) {
+	outside := testutil.WriteTree(t, map[string]string{"kustomization.yaml": "resources: []\n", "secret.yaml": "kind: Secret\n"})
+	tests := []struct {
+		name string
+		make func(t *testing.T, root string)
+		want string
+	}{
+		{"a manifest that is a symlink to /dev/zero", func(t *testing.T, root string) { symlink(t, "/dev/zero", filepath.Join(root, "plain/zero.yaml")) },
+			"ok    plain/ok.yaml\n" + `error plain/zero.yaml: "plain/zero.yaml" is a symlink to a place outside the repository` + "\n"},
+		{"a manifest that is a named pipe", func(t *testing.T, root string) { mkfifo(t, filepath.Join(root, "plain/pipe.yaml")) },
+			"ok    plain/ok.yaml\n" + `error plain/pipe.yaml: "plain/pipe.yaml" is a named pipe, not a regular file` + "\n"},
+		{"a manifest that is a symlink out", func(t *testing.T, root string) {
+			symlink(t, filepath.Join(outside, "secret.yaml"), filepath.Join(root, "plain/secret.yaml"))
+		}, "ok    plain/ok.yaml\n" + `error plain/secret.yaml: "plain/secret.yaml" is a symlink to a place outside the repository` + "\n"},
+		{"a directory that is a symlink out", func(t *testing.T, root string) { symlink(t, outside, filepath.Join(root, "plain/lib")) },
+			`error plain/lib: "plain/lib" is a symlink to a place outside the repository` + "\n" + "ok    plain/ok.yaml\n"},
+		{"a kustomization that is a symlink out", func(t *testing.T, root string) {
+			symlink(t, filepath.Join(outside, "kustomization.yaml"), filepath.Join(root, "plain/app/kustomization.yaml"))
+		}, `error plain/app: "plain/app/kustomization.yaml" is a symlink to a place outside the repository` + "\n" + "ok    plain/ok.yaml\n"},
+		{"a kustomization in a symlink loop", func(t *testing.T, root string) {
+			symlink(t, "kustomization.yaml", filepath.Join(root, "plain/app/kustomization.yaml"))
+		}, `error plain/app: "plain/app/kustomization.yaml": its symlinks form a loop` + "\n" + "ok    plain/ok.yaml\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := testutil.WriteTree(t, map[string]string{"plain/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n"})
+			tt.make(t, root)
+			r := hostile(t, root, root, nil, "check", "--root", ".", "plain")
+			r.expect(t, 2, tt.want, "")
+			r.bounded(t, 128)
+		})
+	}
+}

@@ -60,6 +60,12 @@ func Manifests(file string, data []byte, pol policy.Policy) ([]policy.Violation,
 	if err := repofs.DefaultLimits().Check(file, data); err != nil {
 		return nil, err
 	}
+	return judgeManifests(file, data, pol)
+}
+
+// judgeManifests is Manifests on data already measured against the
+// limits.
+func judgeManifests(file string, data []byte, pol policy.Policy) ([]policy.Violation, error) {
 	nodes, err := kio.FromBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", file, err)
