@@ -12,11 +12,12 @@ import (
 	"github.com/digestpin/digestpin/internal/imageref"
 )
 
-// This file holds kustomize's image reference semantics, copied from
-// sigs.k8s.io/kustomize/api v0.21.2 (internal/image/image.go and
-// filters/imagetag/updater.go, both unexported), and an index that finds
-// the images: entries matching a reference without trying every entry.
-// The split of a reference is imageref.Split.
+// This file states, in our own code, kustomize's rules for which images:
+// entry matches a reference and what it writes there (kustomize keeps them
+// unexported, in api v0.21.2's internal/image and filters/imagetag), and
+// holds an index that finds the matching entries without trying every
+// one. The split of a reference is imageref.Split. The differential tests
+// and FuzzImages in internal/render hold all of it equal to kustomize.
 
 // imageSuffixPattern follows the name in the pattern of IsImageMatched
 // (api/internal/image/image.go:28).
@@ -35,37 +36,31 @@ func compileImageName(name string) *regexp.Regexp {
 	return re
 }
 
-// updateImage is what imageTagUpdater.SetImageValue writes for a matched
-// value (api/filters/imagetag/updater.go:23-64): newName replaces the name;
-// newTag and digest together set both; newTag alone drops the digest;
-// digest alone drops the tag; tagSuffix (only without newTag and digest)
-// appends to the tag and drops the digest.
+// updateImage is the value kustomize's image tag updater writes for a
+// matched reference: newName replaces the name; newTag or digest, either
+// or both, replace what was written after the name, tag and digest alike;
+// tagSuffix (only without both) extends the tag and drops the digest. This
+// is our own statement of that rule, held equal to kustomize's by the
+// differential tests and FuzzImages in internal/render.
 func updateImage(img types.Image, value string) string {
 	name, tag, digest := imageref.Split(value)
 	if img.NewName != "" {
 		name = img.NewName
 	}
-	switch {
-	case img.NewTag != "" && img.Digest != "":
-		tag = img.NewTag
-		digest = img.Digest
-	case img.NewTag != "":
-		tag = img.NewTag
-		digest = ""
-	case img.Digest != "":
-		tag = ""
-		digest = img.Digest
-	case img.TagSuffix != "":
-		tag += img.TagSuffix
-		digest = ""
+	if img.NewTag != "" || img.Digest != "" {
+		tag, digest = img.NewTag, img.Digest
+	} else if img.TagSuffix != "" {
+		tag, digest = tag+img.TagSuffix, ""
 	}
+	var b strings.Builder
+	b.WriteString(name)
 	if tag != "" {
-		name += ":" + tag
+		b.WriteString(":" + tag)
 	}
 	if digest != "" {
-		name += "@" + digest
+		b.WriteString("@" + digest)
 	}
-	return name
+	return b.String()
 }
 
 // imageMatcher applies a list of images: entries the way kustomize's chain
