@@ -23,6 +23,7 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 
 	"github.com/digestpin/digestpin/e2e/loop"
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
 func main() {
@@ -231,7 +232,7 @@ func indent(s, prefix string) string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(prefix + line)
+		b.WriteString(prefix + untrusted.Text(line))
 	}
 	return b.String()
 }

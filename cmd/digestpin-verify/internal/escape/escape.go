@@ -1,28 +1,24 @@
-// Package escape keeps text from the cluster and from Argo CD (object
-// names, image references, condition messages) from forging output: no
-// control character, carriage return or terminal escape sequence reaches a
-// terminal or a CI log as is, and a multi-line message stays inside its
-// indented block.
+// Package escape is how verify prints text from the cluster and from Argo
+// CD (object names, image references, condition messages) so that it
+// cannot forge output. Escaping itself is the project's one implementation,
+// internal/untrusted; this package adds the two shapes verify prints such
+// text in: a field in a column, and a message indented under a heading.
 package escape
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/digestpin/digestpin/internal/untrusted"
 )
 
-// Line writes control characters as Go escapes and keeps everything else
-// as it is.
-func Line(s string) string {
-	if clean(s) {
-		return s
-	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
-}
+// Line escapes every character that could start a line, move the cursor
+// or recolour a terminal, and keeps everything else as it is.
+func Line(s string) string { return untrusted.Text(s) }
 
-// Field quotes s when it holds anything but printable ASCII without spaces,
-// for values that sit in a column or after a colon: a name with a space in
-// it cannot pass for two columns.
+// Field quotes s when it holds anything but printable ASCII without spaces
+// or quotes, for values that sit in a column or after a colon: a name with
+// a space in it cannot pass for two columns.
 func Field(s string) string {
 	for _, r := range s {
 		if r <= ' ' || r > '~' || r == '"' {
@@ -40,16 +36,7 @@ func Indent(s, prefix string) string {
 			b.WriteByte('\n')
 		}
 		b.WriteString(prefix)
-		b.WriteString(Line(line))
+		b.WriteString(untrusted.Text(line))
 	}
 	return b.String()
-}
-
-func clean(s string) bool {
-	for _, r := range s {
-		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || r == '\ufffd' {
-			return false
-		}
-	}
-	return true
 }
