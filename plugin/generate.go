@@ -23,6 +23,81 @@ type Config struct {
 	policy  policy.Policy
 	tuning  render.Tuning
 	timeout time.Duration
+	// mode is the operator's DIGESTPIN_MODE; allowAppAudit says whether an
+	// Application may ask for audit itself.
+	mode          Mode
+	allowAppAudit bool
+	// log receives audit mode's summary.
+	log io.Writer
+}
+
+// Mode says what generate does with an image that lacks a digest.
+type Mode string
+
+const (
+	// Enforce refuses to render: nothing reaches Argo CD.
+	Enforce Mode = "enforce"
+	// Audit renders anyway, marking each object that runs such an image
+	// with the annotation digestpin.dev/unpinned-images.
+	Audit Mode = "audit"
+)
+
+// The sidecar's variables for the mode, and the plugin env an
+// Application sets to ask for one.
+const (
+	EnvMode          = "DIGESTPIN_MODE"
+	EnvAllowAppAudit = "DIGESTPIN_ALLOW_APP_AUDIT"
+	AppEnvMode       = EnvPrefix + "MODE"
+)
+
+// ModeError says an Application asked for a mode it may not have, or one
+// that does not exist. Nothing was rendered.
+type ModeError struct{ msg string }
+
+func (e *ModeError) Error() string { return e.msg }
+
+func modeFromEnv(lookup func(string) (string, bool)) (Mode, bool, error) {
+	mode := Enforce
+	if v, ok := lookup(EnvMode); ok && strings.TrimSpace(v) != "" {
+		switch m := Mode(strings.TrimSpace(v)); m {
+		case Enforce, Audit:
+			mode = m
+		default:
+			return "", false, fmt.Errorf("%s=%q: want enforce or audit", EnvMode, v)
+		}
+	}
+	allow := false
+	if v, ok := lookup(EnvAllowAppAudit); ok && strings.TrimSpace(v) != "" {
+		switch strings.TrimSpace(v) {
+		case "true":
+			allow = true
+		case "false":
+		default:
+			return "", false, fmt.Errorf("%s=%q: want true or false", EnvAllowAppAudit, v)
+		}
+	}
+	return mode, allow, nil
+}
+
+// modeFor is the mode req renders in: the operator's, unless the
+// Application asks for enforce, or for audit where the operator allows it.
+func (c Config) modeFor(req Request) (Mode, error) {
+	mode := c.mode
+	if mode == "" {
+		mode = Enforce
+	}
+	switch Mode(req.Mode) {
+	case "":
+		return mode, nil
+	case Enforce:
+		return Enforce, nil
+	case Audit:
+		if mode == Audit || c.allowAppAudit {
+			return Audit, nil
+		}
+		return "", &ModeError{fmt.Sprintf("the Application asks for audit mode (plugin env MODE=audit), and the operator has not allowed Applications to choose it: images without a digest are refused here. The operator allows it with %s=true on the digestpin sidecar; or remove MODE from the Application's plugin env", EnvAllowAppAudit)}
+	}
+	return "", &ModeError{fmt.Sprintf("the Application's plugin env MODE=%q is not a mode: use audit or enforce", req.Mode)}
 }
 
 // EnvRenderTimeout bounds how long generate may take (a Go duration such
@@ -52,7 +127,7 @@ func TimeoutError(timeout time.Duration) error {
 }
 
 // ConfigFromEnv reads the sidecar's DIGESTPIN_* variables; debug is where
-// DIGESTPIN_DEBUG=1 writes. A malformed value is an error naming the
+// DIGESTPIN_DEBUG=1 and audit mode's summary write. A malformed value is an error naming the
 // variable: nothing falls back to a default.
 func ConfigFromEnv(lookup func(string) (string, bool), debug io.Writer) (Config, error) {
 	pol, err := policy.FromEnv(lookup)
@@ -63,7 +138,11 @@ func ConfigFromEnv(lookup func(string) (string, bool), debug io.Writer) (Config,
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{policy: pol, tuning: tuning}
+	mode, allow, err := modeFromEnv(lookup)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{policy: pol, tuning: tuning, mode: mode, allowAppAudit: allow, log: debug}
 	if v, _ := lookup(EnvRenderTimeout); strings.TrimSpace(v) != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 {
@@ -84,10 +163,27 @@ func IsRefusal(err error) bool {
 // Generate renders the request under cfg. It returns the manifests, or an
 // error and no manifests at all: a partial set would make Argo CD prune
 // whatever is missing. Messages name files by their repository path.
+//
+// In audit mode (the operator's DIGESTPIN_MODE, or the Application's MODE
+// where the operator allows it), images that only lack a digest do not
+// stop the render: each object that runs one carries the annotation
+// digestpin.dev/unpinned-images, and a summary goes to the log. Every
+// other violation is refused in any mode.
 func Generate(req Request, cfg Config) ([]byte, error) {
+	mode, err := cfg.modeFor(req)
+	if err != nil {
+		return nil, err
+	}
 	prefix := req.repoPrefix()
 	pol := cfg.policy
-	out, err := check.Kustomization(render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides.forRender(), PathPrefix: prefix, Tuning: cfg.tuning}, pol)
+	opts := render.Options{Root: req.Root, Dir: req.AppPath, Overrides: req.Overrides.forRender(), PathPrefix: prefix, Tuning: cfg.tuning}
+	var out []byte
+	var audit *policy.Audit
+	if mode == Audit {
+		out, audit, err = check.Audit(opts, pol)
+	} else {
+		out, err = check.Kustomization(opts, pol)
+	}
 	var refusal *policy.Refusal
 	var outside *repofs.OutsideError
 	switch {
@@ -104,6 +200,11 @@ func Generate(req Request, cfg Config) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if audit != nil && len(audit.Violations) > 0 && cfg.log != nil {
+		audit.AppPath = req.SourcePath
+		req.markParameterImages(audit.Violations)
+		io.WriteString(cfg.log, audit.String())
 	}
 	return out, nil
 }

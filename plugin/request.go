@@ -35,6 +35,9 @@ type Request struct {
 	SourcePath string
 	// Overrides come from the Application's plugin parameters and env.
 	Overrides Overrides
+	// Mode is what the Application's plugin env MODE asks for: "",
+	// "audit" or "enforce" (Generate judges whether it may).
+	Mode string
 }
 
 // Overrides are the options of Argo CD's native kustomize source that an
@@ -90,7 +93,8 @@ func NewRequest(workDir string, lookup func(string) (string, bool)) (Request, er
 	if sourcePath == "" {
 		shown = filepath.ToSlash(appPath)
 	}
-	return Request{Root: root, AppPath: appPath, SourcePath: shown, Overrides: overrides}, nil
+	mode, _ := lookup(AppEnvMode)
+	return Request{Root: root, AppPath: appPath, SourcePath: shown, Overrides: overrides, Mode: strings.TrimSpace(mode)}, nil
 }
 
 // Root returns the root of the tree Argo CD sent. Argo CD runs the command

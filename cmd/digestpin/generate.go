@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -17,6 +18,10 @@ func generateCommand() *cli.Command {
 		Usage: "render the kustomization in the working directory for Argo CD, refusing images without a sha256 digest",
 		Description: `Argo CD runs this in the app's directory. It writes the rendered YAML to stdout,
 or, when any image breaks the policy, nothing to stdout and every offender to stderr.
+In audit mode (DIGESTPIN_MODE=audit, or the Application's plugin env MODE=audit
+where DIGESTPIN_ALLOW_APP_AUDIT=true), an image that only lacks a digest is
+rendered anyway: its object carries the annotation digestpin.dev/unpinned-images,
+and a summary goes to stderr.
 Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render error.`,
 		Action: func(c *cli.Context) error {
 			start := time.Now()
@@ -53,9 +58,12 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 			case <-time.After(cfg.Timeout() - time.Since(start)):
 				err = plugin.TimeoutError(cfg.Timeout())
 			}
+			var modeErr *plugin.ModeError
 			switch {
 			case plugin.IsRefusal(err):
 				return cli.Exit(err.Error(), exitRefused)
+			case errors.As(err, &modeErr):
+				return cli.Exit(untrusted.Text("digestpin: "+err.Error()), exitUsage)
 			case err != nil:
 				// One line, whatever the repository's names hold.
 				return cli.Exit(untrusted.Text(fmt.Sprintf("digestpin: rendering %s: %v", req.SourcePath, err)), exitUsage)
