@@ -36,13 +36,22 @@ unpinned), 2 usage error, 3 superseded.`,
 			&cli.BoolFlag{Name: "keep-going", Usage: "pin what resolved, list the rest, exit 1"},
 			&cli.StringSliceFlag{Name: "semver", Usage: "REPO=CONSTRAINT: pin REPO's images to the highest semantic version tag CONSTRAINT admits (~1.4, ^2, 1.4.x); repeatable"},
 			&cli.StringSliceFlag{Name: "tag-regex", Usage: "REPO=RE: with --semver for REPO, consider only tags matching the regular expression"},
-		}, publishFlags()...),
+			&cli.StringFlag{Name: "output", Value: "text", Usage: "text, or json: one JSON object on stdout (also when superseded or --keep-going left images unpinned)"},
+		}, append(publishFlags(), githubFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return cli.Exit("pin needs at least one PATH: a kustomization directory, a manifest, or a directory of them, relative to the repository root", exitUsage)
 			}
 			if c.Int("concurrency") < 1 {
 				return cli.Exit(fmt.Sprintf("--concurrency %d: want at least 1", c.Int("concurrency")), exitUsage)
+			}
+			output := c.String("output")
+			if output != "text" && output != "json" {
+				return cli.Exit(fmt.Sprintf("--output %q: want text or json", output), exitUsage)
+			}
+			gh, err := githubOptions(c)
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
 			}
 			pol, err := policy.FromEnv(os.LookupEnv)
 			if err != nil {
@@ -62,12 +71,21 @@ unpinned), 2 usage error, 3 superseded.`,
 				Progress:    c.App.ErrWriter,
 				Publish:     publishOptions(c),
 			}
+			opts.Publish.GitHub = gh
 			result, err := pin.Pin(c.Context, opts)
+			var superseded *promote.SupersededError
+			if output == "json" && result != nil && (err == nil || errors.As(err, &superseded)) {
+				if werr := writeJSON(c.App.Writer, pinRecord(result, opts, superseded != nil)); werr != nil {
+					return werr
+				}
+			}
 			if err != nil {
 				return pinExit(err)
 			}
-			if _, err := fmt.Fprint(c.App.Writer, pinReport(result, opts)); err != nil {
-				return err
+			if output == "text" {
+				if _, err := fmt.Fprint(c.App.Writer, pinReport(result, opts)); err != nil {
+					return err
+				}
 			}
 			if len(result.Failures) > 0 {
 				var b strings.Builder
@@ -118,6 +136,8 @@ func pinReport(r *pin.Result, o pin.Options) string {
 	case o.DryRun:
 		fmt.Fprintf(&b, "%scommit message:\n%s", untrusted.Lines(r.Diff), indent(r.Message))
 		fmt.Fprintf(&b, "dry run: nothing committed (would build on %s)\n", r.Head)
+	case r.PullRequest != nil:
+		pullRequestReport(&b, r.PullRequest, r.Outcome, where, o.Remote, mergeMethod(o.Publish))
 	case r.Pushed:
 		fmt.Fprintf(&b, "committed %s in %s (on top of %s)\n", r.Commit, where, r.Head)
 	default:

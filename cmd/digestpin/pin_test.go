@@ -447,3 +447,33 @@ func TestPinWalksADirectory(t *testing.T) {
 		t.Errorf("stderr = %q", res.stderr)
 	}
 }
+
+// pin --output json prints one object a CI step can read: what was pinned
+// in which file, and the commit that carries it.
+func TestPinOutputJSON(t *testing.T) {
+	reg := newRegistry(t)
+	d := pushShop(t, reg)
+	repo := newConfigRepo(t, shopTree(reg.host))
+	before := repo.head(t)
+
+	res := digestpin(t, repo.clone, pinEnv(t, reg), "pin", "--insecure-registry", "--output", "json", "apps/shop/prod")
+	after := repo.head(t)
+	if res.code != 0 || res.stderr != "resolved 3/3\n" {
+		t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
+	}
+	const prod = "apps/shop/prod/kustomization.yaml"
+	r := reg.host
+	want := fmt.Sprintf(`{"pins":[`+
+		`{"image":"%[1]s/acme/proxy","tag":"latest","digest":"%[2]s","file":"%[5]s"},`+
+		`{"image":"%[1]s/acme/shop-migrate:v3","tag":"v3","digest":"%[3]s","file":"%[5]s"},`+
+		`{"image":"%[1]s/acme/shop-web:v1","tag":"v1","digest":"%[4]s","file":"%[5]s"}],`+
+		`"failures":[],"paths":["apps/shop/prod"],"remote":"origin","branch":"main","base":"%[6]s","commit":"%[7]s",`+
+		`"commit_via":"git","pushed":true,"superseded":false,"already_pinned":false,"dry_run":false,"attempts":1,"pull_request":null}`+"\n",
+		r, d["acme/proxy:latest"], d["acme/shop-migrate:v3"], d["acme/shop-web:v1"], prod, before, after)
+	if res.stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", res.stdout, want)
+	}
+	if after == before {
+		t.Error("nothing was pushed")
+	}
+}

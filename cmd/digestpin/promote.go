@@ -189,18 +189,7 @@ func report(r *promote.Result, o promote.Options) string {
 		}
 		switch pr := r.PullRequest; {
 		case pr != nil:
-			verb := "updated"
-			if pr.Created {
-				verb = "opened"
-			}
-			fmt.Fprintf(&b, "%s pull request #%d %s\n", verb, pr.Number, pr.URL)
-			fmt.Fprintf(&b, "committed %s on %s/%s for %s (on top of %s)\n", r.Commit, o.Remote, pr.Branch, where, r.Head)
-			switch {
-			case pr.AutoMerge:
-				fmt.Fprintf(&b, "auto-merge enabled (%s)\n", mergeMethod(o))
-			case pr.Merged:
-				fmt.Fprintf(&b, "merged pull request #%d (%s): nothing to wait for\n", pr.Number, mergeMethod(o))
-			}
+			pullRequestReport(&b, pr, r.Outcome, where, o.Remote, mergeMethod(o.Publish))
 		case r.Pushed:
 			fmt.Fprintf(&b, "committed %s in %s (on top of %s)\n", r.Commit, where, r.Head)
 		default:
@@ -208,6 +197,23 @@ func report(r *promote.Result, o promote.Options) string {
 		}
 	}
 	return b.String()
+}
+
+// pullRequestReport says which pull request carries the change, for
+// promote and pin alike.
+func pullRequestReport(b *strings.Builder, pr *promote.PullRequestResult, r promote.Outcome, where, remote, method string) {
+	verb := "updated"
+	if pr.Created {
+		verb = "opened"
+	}
+	fmt.Fprintf(b, "%s pull request #%d %s\n", verb, pr.Number, pr.URL)
+	fmt.Fprintf(b, "committed %s on %s/%s for %s (on top of %s)\n", r.Commit, remote, pr.Branch, where, r.Head)
+	switch {
+	case pr.AutoMerge:
+		fmt.Fprintf(b, "auto-merge enabled (%s)\n", method)
+	case pr.Merged:
+		fmt.Fprintf(b, "merged pull request #%d (%s): nothing to wait for\n", pr.Number, method)
+	}
 }
 
 func indent(s string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/digestpin/digestpin/internal/pin"
 	"github.com/digestpin/digestpin/internal/promote"
 	"github.com/digestpin/digestpin/internal/untrusted"
 )
@@ -55,8 +56,55 @@ func promoteRecord(r *promote.Result, o promote.Options, superseded bool) promot
 	for _, img := range r.Images {
 		rec.Images = append(rec.Images, imageJSON{img.Reference, img.Repository, img.Tag, img.Digest, img.Pinned()})
 	}
-	if pr := r.PullRequest; pr != nil {
-		rec.PullRequest = &prJSON{pr.Number, pr.URL, pr.Branch, pr.Created, pr.AutoMerge, pr.Merged}
+	rec.PullRequest = pullRequestRecord(r.PullRequest)
+	return rec
+}
+
+func pullRequestRecord(pr *promote.PullRequestResult) *prJSON {
+	if pr == nil {
+		return nil
+	}
+	return &prJSON{pr.Number, pr.URL, pr.Branch, pr.Created, pr.AutoMerge, pr.Merged}
+}
+
+// pinJSON is pin's --output json: what was pinned where, and how the
+// commit reached the branch, in promote's terms.
+type pinJSON struct {
+	Pins          []pinnedJSON `json:"pins"`
+	Failures      []string     `json:"failures"`
+	Paths         []string     `json:"paths"`
+	Remote        string       `json:"remote"`
+	Branch        string       `json:"branch"`
+	Base          string       `json:"base"`
+	Commit        string       `json:"commit"`
+	CommitVia     string       `json:"commit_via"`
+	Pushed        bool         `json:"pushed"`
+	Superseded    bool         `json:"superseded"`
+	AlreadyPinned bool         `json:"already_pinned"`
+	DryRun        bool         `json:"dry_run"`
+	Attempts      int          `json:"attempts"`
+	PullRequest   *prJSON      `json:"pull_request"`
+}
+
+type pinnedJSON struct {
+	Image  string `json:"image"`
+	Tag    string `json:"tag"`
+	Digest string `json:"digest"`
+	File   string `json:"file"`
+}
+
+func pinRecord(r *pin.Result, o pin.Options, superseded bool) pinJSON {
+	rec := pinJSON{
+		Pins: []pinnedJSON{}, Failures: []string{}, Paths: o.Paths, Remote: o.Remote,
+		Branch: r.Branch, Base: r.Head, Commit: r.Commit, CommitVia: r.Via, Pushed: r.Pushed,
+		Superseded: superseded, AlreadyPinned: r.AlreadyPinned, DryRun: o.DryRun,
+		Attempts: r.Attempts, PullRequest: pullRequestRecord(r.PullRequest),
+	}
+	for _, p := range r.Pins {
+		rec.Pins = append(rec.Pins, pinnedJSON{p.Image, p.Tag, p.Digest, p.File})
+	}
+	for _, f := range r.Failures {
+		rec.Failures = append(rec.Failures, f.String())
 	}
 	return rec
 }
@@ -73,7 +121,7 @@ func writeJSON(w io.Writer, v any) error {
 	return err
 }
 
-func mergeMethod(o promote.Options) string {
+func mergeMethod(o promote.Publish) string {
 	if o.GitHub == nil || o.GitHub.MergeMethod == "" {
 		return "merge"
 	}
