@@ -45,13 +45,9 @@ unpinned), 2 usage error, 3 superseded.`,
 			if c.Int("concurrency") < 1 {
 				return cli.Exit(fmt.Sprintf("--concurrency %d: want at least 1", c.Int("concurrency")), exitUsage)
 			}
-			output := c.String("output")
-			if output != "text" && output != "json" {
-				return cli.Exit(fmt.Sprintf("--output %q: want text or json", output), exitUsage)
-			}
-			gh, err := githubOptions(c)
+			output, gh, err := outputAndGitHub(c)
 			if err != nil {
-				return cli.Exit(err.Error(), exitUsage)
+				return err
 			}
 			pol, err := policy.FromEnv(os.LookupEnv)
 			if err != nil {

@@ -40,13 +40,9 @@ Exit status: 0 promoted or already pinned, 1 failed, 2 usage error, 3 superseded
 			if c.NArg() > 0 {
 				return cli.Exit(fmt.Sprintf("promote takes no arguments (got %q); use --image and --path", c.Args().First()), exitUsage)
 			}
-			output := c.String("output")
-			if output != "text" && output != "json" {
-				return cli.Exit(fmt.Sprintf("--output %q: want text or json", output), exitUsage)
-			}
-			gh, err := githubOptions(c)
+			output, gh, err := outputAndGitHub(c)
 			if err != nil {
-				return cli.Exit(err.Error(), exitUsage)
+				return err
 			}
 			rules, err := tagRules(c.StringSlice("semver"), c.StringSlice("tag-regex"), true)
 			if err != nil {
@@ -95,6 +91,20 @@ func publishFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to the registry (localhost-style registries)"},
 		&cli.IntFlag{Name: "attempts", Value: 20, Usage: "how often to rebuild and retry a push that lost a race"},
 	}
+}
+
+// outputAndGitHub reads the --output and GitHub flags promote and pin
+// share; a bad value is a usage error.
+func outputAndGitHub(c *cli.Context) (string, *promote.GitHub, error) {
+	output := c.String("output")
+	if output != "text" && output != "json" {
+		return "", nil, cli.Exit(fmt.Sprintf("--output %q: want text or json", output), exitUsage)
+	}
+	gh, err := githubOptions(c)
+	if err != nil {
+		return "", nil, cli.Exit(err.Error(), exitUsage)
+	}
+	return output, gh, nil
 }
 
 // publishOptions reads the flags promote and pin share: where and how the
