@@ -30,6 +30,8 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzImages$$' -fuzztime=20s -fuzzminimizetime=1x ./internal/render/
 	go test -run='^$$' -fuzz='^FuzzSplit$$' -fuzztime=10s -fuzzminimizetime=1x ./internal/imageref/
 	go test -run='^$$' -fuzz='^FuzzText$$' -fuzztime=10s -fuzzminimizetime=1x ./internal/untrusted/
+	go test -run='^$$' -fuzz='^FuzzVet$$' -fuzztime=15s -fuzzminimizetime=1x ./internal/render/
+	go test -run='^$$' -fuzz='^FuzzConstraint$$' -fuzztime=5s -fuzzminimizetime=1x ./internal/semver/
 
 e2e: $(KUSTOMIZE) cluster
 	@if [ -f e2e/go.mod ]; then cd e2e && go vet ./... && go test -count=1 -timeout 20m ./...; fi
