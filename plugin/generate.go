@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +29,8 @@ type Config struct {
 	mode          Mode
 	allowAppAudit bool
 	// log receives audit mode's summary.
-	log io.Writer
+	log    io.Writer
+	memory int64
 }
 
 // Mode says what generate does with an image that lacks a digest.
@@ -100,6 +102,49 @@ func (c Config) modeFor(req Request) (Mode, error) {
 	return "", &ModeError{fmt.Sprintf("the Application's plugin env MODE=%q is not a mode: use audit or enforce", req.Mode)}
 }
 
+// EnvRenderMemory bounds the memory generate's render may hold (bytes, or
+// a number with a KiB, MiB or GiB suffix).
+const EnvRenderMemory = "DIGESTPIN_RENDER_MEMORY"
+
+// DefaultRenderMemory is generate's memory bound when EnvRenderMemory is
+// not set: half the sidecar's 512 MiB limit, which argocd-cmp-server and
+// concurrent renders share. The input limits keep what a render reads
+// well below it, but what kustomize makes of it can grow past any input
+// limit (a patch with thousands of keys applied to every one of a
+// thousand objects).
+const DefaultRenderMemory = 256 << 20
+
+// Memory is how much memory generate's render may hold before generate
+// gives up, with a message and nothing on stdout.
+func (c Config) Memory() int64 {
+	if c.memory == 0 {
+		return DefaultRenderMemory
+	}
+	return c.memory
+}
+
+// MemoryError is what generate says when a render outgrows the memory
+// bound.
+func MemoryError(limit int64) error {
+	return fmt.Errorf("the render needed more than %d MiB of memory (%s), so digestpin stopped it before the sidecar's memory limit would kill it; split the app, or raise %s along with the sidecar's memory limit", limit>>20, EnvRenderMemory, EnvRenderMemory)
+}
+
+func parseBytes(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	unit := int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			v, unit = strings.TrimSpace(n), u
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/unit {
+		return 0, false
+	}
+	return n * unit, true
+}
+
 // EnvRenderTimeout bounds how long generate may take (a Go duration such
 // as 45s).
 const EnvRenderTimeout = "DIGESTPIN_RENDER_TIMEOUT"
@@ -149,6 +194,13 @@ func ConfigFromEnv(lookup func(string) (string, bool), debug io.Writer) (Config,
 			return Config{}, fmt.Errorf("%s is %q; use a duration such as 45s", EnvRenderTimeout, v)
 		}
 		cfg.timeout = d
+	}
+	if v, _ := lookup(EnvRenderMemory); strings.TrimSpace(v) != "" {
+		n, ok := parseBytes(v)
+		if !ok || n < 32<<20 {
+			return Config{}, fmt.Errorf("%s is %q; use a size of at least 32MiB, such as 256MiB", EnvRenderMemory, v)
+		}
+		cfg.memory = n
 	}
 	return cfg, nil
 }

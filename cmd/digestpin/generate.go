@@ -41,7 +41,8 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 				return cli.Exit(untrusted.Text("digestpin: "+err.Error()), exitUsage)
 			}
 			// kustomize cannot be stopped halfway, but the process can:
-			// past the timeout, the command returns and main exits.
+			// past the timeout or the memory bound, the command returns
+			// and main exits.
 			type rendered struct {
 				out []byte
 				err error
@@ -51,12 +52,15 @@ Exit status: 0 rendered, 1 refused by policy, 2 usage, configuration or render e
 				out, err := plugin.Generate(req, cfg)
 				done <- rendered{out, err}
 			}()
+			outgrown := watchMemory(cfg.Memory())
 			var out []byte
 			select {
 			case r := <-done:
 				out, err = r.out, r.err
 			case <-time.After(cfg.Timeout() - time.Since(start)):
 				err = plugin.TimeoutError(cfg.Timeout())
+			case <-outgrown:
+				err = plugin.MemoryError(cfg.Memory())
 			}
 			var modeErr *plugin.ModeError
 			switch {

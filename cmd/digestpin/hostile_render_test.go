@@ -412,6 +412,30 @@ func TestGenerateStopsBeforeArgoCDsTimeout(t *testing.T) {
 	r.expect(t, 2, "", `digestpin: sidecar configuration: DIGESTPIN_RENDER_TIMEOUT is "soon"; use a duration such as 45s`+"\n")
 }
 
+func TestGenerateStopsBeforeTheSidecarsMemoryLimit(t *testing.T) {
+	// Within every input limit: 500 tiny ConfigMaps and one patch of 300
+	// long values (600 KB). kustomize applies the patch to each of them,
+	// and holds hundreds of copies of it.
+	root := writeStreams(t, map[string]stream{
+		"app/kustomization.yaml": text("resources: [cms.yaml]\npatches:\n- path: patch.yaml\n  target: {kind: ConfigMap}\n"),
+		"app/cms.yaml":           configMaps(500),
+		"app/patch.yaml": func(w io.Writer) {
+			io.WriteString(w, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: any}\ndata:\n")
+			for k := range 300 {
+				fmt.Fprintf(w, "  k%d: %s\n", k, strings.Repeat("v", 2000))
+			}
+		},
+	})
+	r := hostile(t, root, filepath.Join(root, "app"), argoEnv("app", "DIGESTPIN_RENDER_MEMORY=64MiB"), "generate")
+	r.expect(t, 2, "", "digestpin: rendering app: the render needed more than 64 MiB of memory (DIGESTPIN_RENDER_MEMORY), so digestpin stopped it before the sidecar's memory limit would kill it; split the app, or raise DIGESTPIN_RENDER_MEMORY along with the sidecar's memory limit\n")
+	r.bounded(t, 192)
+
+	for _, v := range []string{"lots", "16MiB", "-1", "1TB"} {
+		r = digestpin(t, filepath.Join(root, "app"), argoEnv("app", "DIGESTPIN_RENDER_MEMORY="+v), "generate")
+		r.expect(t, 2, "", fmt.Sprintf("digestpin: sidecar configuration: DIGESTPIN_RENDER_MEMORY is %q; use a size of at least 32MiB, such as 256MiB\n", v))
+	}
+}
+
 func TestGenerateRootStaysInTheCheckout(t *testing.T) {
 	// argocd-cmp-server unpacks each request into $TMPDIR/_cmp_server/<uuid>.
 	// Another request's tree lies next to this one.
