@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	gitrepo "github.com/digestpin/digestpin/internal/git"
 	"github.com/digestpin/digestpin/internal/promote"
 	"github.com/digestpin/digestpin/internal/registry"
 	"github.com/digestpin/digestpin/internal/untrusted"
@@ -163,6 +164,9 @@ func exitFor(err error, escape func(string) string) error {
 		msg = described.Describe(promoteFlag)
 	}
 	msg = escape(msg)
+	if errors.Is(err, gitrepo.ErrDetachedHEAD) {
+		msg += "; pass --branch to name the branch to commit to"
+	}
 	var usage *promote.UsageError
 	var superseded *promote.SupersededError
 	switch {

@@ -409,3 +409,21 @@ func TestPromoteUsageErrors(t *testing.T) {
 	}
 	repo.clean(t)
 }
+
+// A clone with a detached HEAD, as CI checkouts often are, has no branch
+// to promote to: promote says so and names the flag, and changes nothing.
+func TestPromoteDetachedHEADNamesBranchFlag(t *testing.T) {
+	reg := newRegistry(t)
+	reg.push(t, "acme/web", "v2", "")
+	repo := newConfigRepo(t, webApp(reg.host))
+	before := repo.head(t)
+	git(t, repo.clone, "checkout", "--quiet", "--detach")
+
+	r := digestpin(t, repo.clone, promoteEnv(t), promoteArgs(reg, "--image", reg.host+"/acme/web:v2", "--path", "apps/web")...)
+	if r.code != 2 || r.stdout != "" || !strings.HasSuffix(r.stderr, "HEAD is detached, so there is no current branch; pass --branch to name the branch to commit to\n") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if repo.head(t) != before {
+		t.Error("the remote changed")
+	}
+}

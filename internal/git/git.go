@@ -48,7 +48,7 @@ var (
 
 	// ErrDetachedHEAD means the clone has no current branch, as is usual in
 	// CI checkouts of pull requests or tags.
-	ErrDetachedHEAD = errors.New("HEAD is detached, so there is no current branch; pass --branch to name the branch to promote to")
+	ErrDetachedHEAD = errors.New("HEAD is detached, so there is no current branch")
 
 	// ErrNoChanges means a commit would have the same tree as its parent.
 	ErrNoChanges = errors.New("nothing to commit: the changes are already in the parent commit")

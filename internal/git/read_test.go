@@ -66,8 +66,8 @@ func TestCurrentBranch(t *testing.T) {
 	if !errors.Is(err, ErrDetachedHEAD) || got != "" {
 		t.Fatalf("CurrentBranch() on detached HEAD = %q, %v; want ErrDetachedHEAD", got, err)
 	}
-	if !strings.Contains(err.Error(), "pass --branch") {
-		t.Errorf("detached HEAD error %q does not say to pass --branch", err)
+	if !strings.Contains(err.Error(), "HEAD is detached, so there is no current branch") {
+		t.Errorf("detached HEAD error %q does not say HEAD is detached", err)
 	}
 }
 
