@@ -13,20 +13,34 @@ import (
 // promoteJSON is promote's --output json record: what CI steps read
 // instead of parsing prose. Field names are stable.
 type promoteJSON struct {
-	Images        []imageJSON `json:"images"`
-	Path          string      `json:"path"`
-	Remote        string      `json:"remote"`
-	Branch        string      `json:"branch"`
-	Base          string      `json:"base"`
-	Commit        string      `json:"commit"`
-	CommitVia     string      `json:"commit_via"`
-	Pushed        bool        `json:"pushed"`
-	Superseded    bool        `json:"superseded"`
-	AlreadyPinned bool        `json:"already_pinned"`
-	DryRun        bool        `json:"dry_run"`
-	Attempts      int         `json:"attempts"`
-	PullRequest   *prJSON     `json:"pull_request"`
-	Notes         []string    `json:"notes,omitempty"`
+	Images []imageJSON `json:"images"`
+	Path   string      `json:"path"`
+	publishedJSON
+	Notes []string `json:"notes,omitempty"`
+}
+
+// publishedJSON is how the change reached the branch, the same for
+// promote and pin; encoding/json lays its fields out in line.
+type publishedJSON struct {
+	Remote        string  `json:"remote"`
+	Branch        string  `json:"branch"`
+	Base          string  `json:"base"`
+	Commit        string  `json:"commit"`
+	CommitVia     string  `json:"commit_via"`
+	Pushed        bool    `json:"pushed"`
+	Superseded    bool    `json:"superseded"`
+	AlreadyPinned bool    `json:"already_pinned"`
+	DryRun        bool    `json:"dry_run"`
+	Attempts      int     `json:"attempts"`
+	PullRequest   *prJSON `json:"pull_request"`
+}
+
+func publishedRecord(r promote.Outcome, remote string, dryRun, superseded bool) publishedJSON {
+	return publishedJSON{
+		Remote: remote, Branch: r.Branch, Base: r.Head, Commit: r.Commit, CommitVia: r.Via,
+		Pushed: r.Pushed, Superseded: superseded, AlreadyPinned: r.AlreadyPinned, DryRun: dryRun,
+		Attempts: r.Attempts, PullRequest: pullRequestRecord(r.PullRequest),
+	}
 }
 
 type imageJSON struct {
@@ -48,15 +62,13 @@ type prJSON struct {
 
 func promoteRecord(r *promote.Result, o promote.Options, superseded bool) promoteJSON {
 	rec := promoteJSON{
-		Images: []imageJSON{}, Path: o.Path, Remote: o.Remote, Branch: r.Branch, Base: r.Head,
-		Commit: r.Commit, CommitVia: r.Via, Pushed: r.Pushed, Superseded: superseded,
-		AlreadyPinned: r.AlreadyPinned, DryRun: o.DryRun, Attempts: r.Attempts,
-		Notes: r.Notes,
+		Images: []imageJSON{}, Path: o.Path,
+		publishedJSON: publishedRecord(r.Outcome, o.Remote, o.DryRun, superseded),
+		Notes:         r.Notes,
 	}
 	for _, img := range r.Images {
 		rec.Images = append(rec.Images, imageJSON{img.Reference, img.Repository, img.Tag, img.Digest, img.Pinned()})
 	}
-	rec.PullRequest = pullRequestRecord(r.PullRequest)
 	return rec
 }
 
@@ -70,20 +82,10 @@ func pullRequestRecord(pr *promote.PullRequestResult) *prJSON {
 // pinJSON is pin's --output json: what was pinned where, and how the
 // commit reached the branch, in promote's terms.
 type pinJSON struct {
-	Pins          []pinnedJSON `json:"pins"`
-	Failures      []string     `json:"failures"`
-	Paths         []string     `json:"paths"`
-	Remote        string       `json:"remote"`
-	Branch        string       `json:"branch"`
-	Base          string       `json:"base"`
-	Commit        string       `json:"commit"`
-	CommitVia     string       `json:"commit_via"`
-	Pushed        bool         `json:"pushed"`
-	Superseded    bool         `json:"superseded"`
-	AlreadyPinned bool         `json:"already_pinned"`
-	DryRun        bool         `json:"dry_run"`
-	Attempts      int          `json:"attempts"`
-	PullRequest   *prJSON      `json:"pull_request"`
+	Pins     []pinnedJSON `json:"pins"`
+	Failures []string     `json:"failures"`
+	Paths    []string     `json:"paths"`
+	publishedJSON
 }
 
 type pinnedJSON struct {
@@ -95,10 +97,8 @@ type pinnedJSON struct {
 
 func pinRecord(r *pin.Result, o pin.Options, superseded bool) pinJSON {
 	rec := pinJSON{
-		Pins: []pinnedJSON{}, Failures: []string{}, Paths: o.Paths, Remote: o.Remote,
-		Branch: r.Branch, Base: r.Head, Commit: r.Commit, CommitVia: r.Via, Pushed: r.Pushed,
-		Superseded: superseded, AlreadyPinned: r.AlreadyPinned, DryRun: o.DryRun,
-		Attempts: r.Attempts, PullRequest: pullRequestRecord(r.PullRequest),
+		Pins: []pinnedJSON{}, Failures: []string{}, Paths: o.Paths,
+		publishedJSON: publishedRecord(r.Outcome, o.Remote, o.DryRun, superseded),
 	}
 	for _, p := range r.Pins {
 		rec.Pins = append(rec.Pins, pinnedJSON{p.Image, p.Tag, p.Digest, p.File})
