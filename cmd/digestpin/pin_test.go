@@ -249,6 +249,32 @@ index %[6]s..%[7]s 100644
 	repo.clean(t)
 }
 
+// An image the render already shows with the digest pin resolves for its
+// name stays as it is, so the edit is sound. pin verifies its edit while
+// the registry answers, with stand-in digests, and that image changes
+// under a stand-in; the real edit must then be verified again, not
+// refused.
+func TestPinNextToTheSameImageAlreadyPinned(t *testing.T) {
+	reg := newRegistry(t)
+	d := pushShop(t, reg)
+	r := reg.host
+	files := shopTree(r)
+	files["apps/same/kustomization.yaml"] = "resources:\n- pod.yaml\n"
+	files["apps/same/pod.yaml"] = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: " + r + "/acme/api:v1}\n  - {name: b, image: '" + r + "/acme/api:v1@" + d["acme/api:v1"] + "'}\n"
+	repo := newConfigRepo(t, files)
+	before := repo.head(t)
+
+	res := digestpin(t, repo.clone, pinEnv(t, reg), "pin", "--insecure-registry", "apps/same")
+	after := repo.head(t)
+	res.expect(t, 0, table(
+		[4]string{r + "/acme/api:v1", "v1", d["acme/api:v1"], "apps/same/kustomization.yaml"},
+	)+fmt.Sprintf("committed %s in apps/same on origin/main (on top of %s)\n", after, before), "resolved 1/1\n")
+	if got, want := repo.show(t, "main", "apps/same/kustomization.yaml"), fmt.Sprintf("resources:\n- pod.yaml\nimages:\n- name: %s/acme/api\n  newTag: v1\n  digest: %s\n", r, d["acme/api:v1"]); got != want {
+		t.Errorf("kustomization =\n%s\nwant\n%s", got, want)
+	}
+	repo.clean(t)
+}
+
 func TestPinRegistryFailingOnOneImage(t *testing.T) {
 	reg := newRegistry(t)
 	d := pushShop(t, reg)

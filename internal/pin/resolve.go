@@ -29,6 +29,9 @@ type resolver struct {
 type job struct {
 	key  string
 	done chan struct{}
+	// byRule is set when a rule picks the tag, so tag is known only when
+	// done.
+	byRule bool
 	// Set when done: the tag pinned, the choice a rule made, the digest.
 	tag    string
 	choice *promote.Choice
@@ -68,7 +71,7 @@ func (r *resolver) get(ctx context.Context, name, tag string) *job {
 	if j, ok := r.jobs[key]; ok {
 		return j
 	}
-	j := &job{key: key, done: make(chan struct{}), tag: tag}
+	j := &job{key: key, done: make(chan struct{}), tag: tag, byRule: byRule}
 	if j.tag == "" {
 		j.tag = "latest"
 	}

@@ -44,6 +44,18 @@ type need struct {
 
 func (n *need) pinned() bool { return !n.failed && n.job != nil && n.job.err == nil }
 
+// pinning says what a need is pinned to: the tag and the digest, or ok
+// false when it is not pinned.
+type pinning func(n *need) (tag, digest string, ok bool)
+
+// resolved pins a need to what the registry answered.
+func resolved(n *need) (tag, digest string, ok bool) {
+	if !n.pinned() {
+		return "", "", false
+	}
+	return n.job.tag, n.job.digest, true
+}
+
 func (r *run) fail(t, image string, err error) {
 	r.failures = append(r.failures, Failure{Target: t, Image: image, Err: err})
 }
@@ -79,7 +91,12 @@ func (r *run) build(ctx context.Context) (*promote.Change, *Result, error) {
 			}
 		}
 	}
-	if err := r.res.wait(ctx, jobs); err != nil {
+	// Resolving waits on the registry; verifying the edit is CPU. Rehearse
+	// the edit with stand-in digests while the registry answers.
+	waited := make(chan error, 1)
+	go func() { waited <- r.res.wait(ctx, jobs) }()
+	rehearsed := r.rehearse(plans)
+	if err := <-waited; err != nil {
 		return nil, nil, err
 	}
 	result := &Result{Images: len(r.wanted)}
@@ -102,7 +119,7 @@ func (r *run) build(ctx context.Context) (*promote.Change, *Result, error) {
 	result.Failures = r.failures
 
 	for _, p := range plans {
-		pins, err := r.edit(p)
+		pins, err := r.edit(p, resolved)
 		if err != nil {
 			if !r.opts.KeepGoing {
 				return nil, nil, &Error{Failures: []Failure{{Target: p.t.path, Err: err}}, Images: len(r.wanted)}
@@ -115,8 +132,13 @@ func (r *run) build(ctx context.Context) (*promote.Change, *Result, error) {
 	if len(r.edited) == 0 {
 		return nil, result, nil
 	}
-	if err := r.verify(plans); err != nil {
-		return nil, nil, err
+	if !rehearsed.stands(r.edited) {
+		if err := r.undo(rehearsed); err != nil {
+			return nil, nil, err
+		}
+		if err := r.verify(plans, resolved); err != nil {
+			return nil, nil, err
+		}
 	}
 	change := &promote.Change{}
 	for _, p := range slices.Sorted(maps.Keys(r.edited)) {
@@ -207,12 +229,12 @@ func (r *run) oneTagPerName(p *plan) {
 	}
 }
 
-// edit records the digests of what resolved in the target's own file.
-func (r *run) edit(p *plan) ([]Pinned, error) {
+// edit records the digests pin gives in the target's own file.
+func (r *run) edit(p *plan, pin pinning) ([]Pinned, error) {
 	var pins []Pinned
 	for _, image := range slices.Sorted(maps.Keys(p.needs)) {
-		if n := p.needs[image]; n.pinned() {
-			pins = append(pins, Pinned{Image: image, Name: n.name, Tag: n.job.tag, Digest: n.job.digest, File: p.t.file.Path, Target: p.t.path})
+		if tag, digest, ok := pin(p.needs[image]); ok {
+			pins = append(pins, Pinned{Image: image, Name: p.needs[image].name, Tag: tag, Digest: digest, File: p.t.file.Path, Target: p.t.path})
 		}
 	}
 	if len(pins) == 0 {
@@ -246,8 +268,8 @@ func (r *run) edit(p *plan) ([]Pinned, error) {
 }
 
 // verify renders every target again: each image pinned now shows exactly
-// the tag and digest resolved, and every other image is as it was.
-func (r *run) verify(plans []*plan) error {
+// the tag and digest pin gave it, and every other image is as it was.
+func (r *run) verify(plans []*plan, pin pinning) error {
 	var problems []string
 	for _, p := range plans {
 		after, err := r.scan(p.t)
@@ -269,15 +291,19 @@ func (r *run) verify(plans []*plan) error {
 				problems = append(problems, fmt.Sprintf("%s: %s no longer renders", untrusted.Text(p.t.path), b.where))
 				continue
 			}
-			n, isNeed := p.needs[b.image]
-			if !isNeed || !n.pinned() {
+			var tag, digest string
+			n, pinned := p.needs[b.image]
+			if pinned {
+				tag, digest, pinned = pin(n)
+			}
+			if !pinned {
 				if a.image != b.image {
 					problems = append(problems, fmt.Sprintf("%s: %s would change from %s to %s, which pin must not touch; an images: entry added for another image reaches it, so pin that image where it is set", untrusted.Text(p.t.path), b.where, untrusted.Text(b.image), untrusted.Text(a.image)))
 				}
 				continue
 			}
-			want := n.name + ":" + n.job.tag + "@" + n.job.digest
-			if got, err := imageref.Parse(a.image); err != nil || got.Tag != n.job.tag || got.Digest != n.job.digest {
+			want := n.name + ":" + tag + "@" + digest
+			if got, err := imageref.Parse(a.image); err != nil || got.Tag != tag || got.Digest != digest {
 				problems = append(problems, fmt.Sprintf("%s: %s renders %s after the edit, not %s; is the image set later by another kustomization, or in a field its images: does not reach?", untrusted.Text(p.t.path), b.where, untrusted.Text(a.image), want))
 			}
 		}
