@@ -20,7 +20,8 @@
 // services with no images: entries (3n+1 images without a digest), against
 // a registry in this process that answers every request -latency late, at
 // each -concurrency; every run commits and pushes to a local bare
-// repository, and is checked to pin every image.
+// repository, and is checked to pin every image. With -baseline, that
+// binary's runs alternate with digestpin's.
 //
 // digestpin is built as the Dockerfile builds it; kustomize is ./bin/kustomize
 // when it is there (make test installs it), else installed with
@@ -66,7 +67,7 @@ func main() {
 	concurrency := flag.String("concurrency", "1,8", "with -pin, the --concurrency values to measure")
 	flag.Parse()
 	if *pin {
-		if err := benchPin(*pinServices, *latency, *concurrency, *runs, *keep); err != nil {
+		if err := benchPin(*pinServices, *latency, *concurrency, *runs, *baseline, *keep); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
