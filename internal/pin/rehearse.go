@@ -40,6 +40,9 @@ type rehearsal struct {
 // returns nil when there is nothing it can rehearse. It leaves the
 // rehearsed files in the tree, and r.edited empty.
 func (r *run) rehearse(plans []*plan) *rehearsal {
+	if len(r.failures) > 0 && !r.opts.KeepGoing {
+		return nil // nothing will be written
+	}
 	rh := &rehearsal{standIns: map[*job]string{}}
 	for _, p := range plans {
 		for _, n := range p.needs {
