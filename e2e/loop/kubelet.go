@@ -33,6 +33,7 @@ const NodeName = "node-1"
 // digest is an index, the node runs, and reports, its linux/amd64 manifest.
 type Kubelet struct {
 	client kubernetes.Interface
+	ctx    context.Context // the loop's
 
 	mu sync.Mutex
 	// hold lists namespaces whose pods are bound but never start.
@@ -47,7 +48,7 @@ type Kubelet struct {
 // StartKubelet registers the node and starts playing its kubelet until
 // ctx ends.
 func StartKubelet(ctx context.Context, client kubernetes.Interface) (*Kubelet, error) {
-	k := &Kubelet{client: client, hold: map[string]bool{}, drift: map[string]string{}}
+	k := &Kubelet{client: client, ctx: ctx, hold: map[string]bool{}, drift: map[string]string{}}
 	now := metav1.Now()
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: NodeName, Labels: map[string]string{"kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
@@ -72,12 +73,27 @@ func StartKubelet(ctx context.Context, client kubernetes.Interface) (*Kubelet, e
 	return k, nil
 }
 
-// Hold keeps the pods of a namespace from starting (true), or lets them
-// start (false): they stay Pending, so a rollout never becomes healthy.
+// Hold keeps the pods of a namespace from starting (true): they stay
+// Pending, so a rollout never becomes healthy. Hold false lets them
+// start, those already pending too.
 func (k *Kubelet) Hold(namespace string, on bool) {
 	k.mu.Lock()
 	k.hold[namespace] = on
 	k.mu.Unlock()
+	if on {
+		return
+	}
+	// Nothing changes a held pod, so no watch event would start it.
+	list, err := k.client.CoreV1().Pods(namespace).List(k.ctx, metav1.ListOptions{})
+	if err != nil {
+		if k.ctx.Err() == nil {
+			k.fail(fmt.Errorf("listing the pods of %s to start them: %w", namespace, err))
+		}
+		return
+	}
+	for i := range list.Items {
+		k.handle(k.ctx, &list.Items[i])
+	}
 }
 
 // Drift makes the node report imageID for every container of the pods it
