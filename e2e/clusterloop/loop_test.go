@@ -33,6 +33,13 @@ type scenario struct {
 
 func newScenario(t *testing.T, name string, hold bool) *scenario {
 	t.Helper()
+	return newScenarioOf(t, name, hold, loop.ShopApp)
+}
+
+// newScenarioOf is newScenario with the config repository's files from
+// app, which gets the scenario's name and its images' organization.
+func newScenarioOf(t *testing.T, name string, hold bool, app func(name, org string) map[string]string) *scenario {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s := &scenario{name: name, org: reg.Host + "/" + name}
@@ -47,7 +54,7 @@ func newScenario(t *testing.T, name string, hold bool) *scenario {
 	if s.migrate, err = reg.PushImage(name+"/migrate", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	if s.repo, err = loop.NewRepo(ctx, t.TempDir(), loop.ShopApp(name, s.org)); err != nil {
+	if s.repo, err = loop.NewRepo(ctx, t.TempDir(), app(name, s.org)); err != nil {
 		t.Fatal(err)
 	}
 	s.ci = filepath.Join(t.TempDir(), "ci")
@@ -256,6 +263,131 @@ func TestDrift(t *testing.T) {
 			"    expected: " + s.org + "/web:v1@" + s.web.Digest + " (Git, Deployment.apps drift/web)\n" +
 			"    actual: mirror.example.com/drift/web@" + other + " (as the node reports it)\n" +
 			"    " + cause
+	}
+	if r.code != 1 || normalize(r.stdout) != want {
+		t.Errorf("verify: exit %d\nstdout:\n%s\nwant (normalized):\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	checkProgress(t, r.stderr)
+}
+
+// TestAdmissionRewrite: an image policy on admission (a mutating webhook
+// the real apiserver calls) swaps the pinned digests for tags, and the tag
+// has moved since promote pinned it; verify names the rewrite as the
+// likely cause, and exits 1.
+func TestAdmissionRewrite(t *testing.T) {
+	needCluster(t)
+	s := newScenario(t, "admission", true) // no pod starts before the tag moves
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	hook, err := loop.StartWebhook(ctx, cp.Client, "strip-digests", s.name, func(image string) string {
+		name, _, _ := strings.Cut(image, "@")
+		return name
+	})
+	if hook != nil {
+		t.Cleanup(hook.Stop)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, commit := s.promote(t, "v1")
+	moved, err := reg.PushIndex(s.name+"/web", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet.Hold(s.name, false)
+
+	r := verify(t, token, "--app", s.name, "--promote-result", file, "--refresh", "--timeout", verifyTimeout)
+	want := "drift: admission at " + short(commit) + " is Synced and Healthy, but 2 of 4 containers do not run the digest Git pins\n"
+	for _, pod := range []string{"pod-1", "pod-2"} {
+		want += "  pod admission/" + pod + ", container web:\n" +
+			"    expected: " + s.org + "/web:v1@" + s.web.Digest + " (Git, Deployment.apps admission/web)\n" +
+			"    actual: " + s.org + "/web@" + moved.AMD64 + " (as the node reports it)\n" +
+			"    likely cause: the pod asks for " + s.org + "/web:v1, not the image its template in Git names: rewritten on admission (a mutating webhook)\n"
+	}
+	if r.code != 1 || normalize(r.stdout) != want {
+		t.Errorf("verify: exit %d\nstdout:\n%s\nwant (normalized):\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	checkProgress(t, r.stderr)
+}
+
+// statefulApp is the shop app with its web as a StatefulSet that replaces
+// a pod only when the pod is deleted (updateStrategy OnDelete), as stateful
+// services often do: a new revision leaves the old pods running, and
+// Argo CD calls the app Healthy.
+func statefulApp(name, org string) map[string]string {
+	dir := "apps/" + name + "/"
+	files := loop.ShopApp(name, org)
+	delete(files, dir+"deployment.yaml")
+	files[dir+"kustomization.yaml"] = strings.Replace(files[dir+"kustomization.yaml"], "- deployment.yaml\n", "- statefulset.yaml\n", 1)
+	files[dir+"statefulset.yaml"] = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 2
+  podManagementPolicy: Parallel
+  updateStrategy:
+    type: OnDelete
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      initContainers:
+      - name: migrate
+        image: ` + org + `/migrate
+      containers:
+      - name: web
+        image: ` + org + `/web
+`
+	return files
+}
+
+// TestOlderRevision: a newer revision pins a new web image, but its
+// StatefulSet replaces pods only when they are deleted, so the pods of the
+// older revision keep running; verify names each, with both revisions,
+// and exits 1.
+func TestOlderRevision(t *testing.T) {
+	needCluster(t)
+	s := newScenarioOf(t, "older", false, statefulApp)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	_, first := s.promote(t, "v1")
+	if _, err := argo.Refresh(ctx, token, s.name); err != nil {
+		t.Fatal(err)
+	}
+	waitApp(t, s.name, 3*time.Minute, func(a *v1alpha1.Application) bool {
+		return a.Status.Sync.Revision == first && a.Status.Sync.Status == v1alpha1.SyncStatusCodeSynced && a.Status.Health.Status == "Healthy"
+	})
+	pods, err := cp.Client.CoreV1().Pods(s.name).List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 2 {
+		t.Fatalf("%d pods of the first revision (%v)", len(pods.Items), err)
+	}
+	old := pods.Items[0].Labels["controller-revision-hash"]
+
+	v2, err := reg.PushIndex(s.name+"/web", "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, second := s.promote(t, "v2")
+	r := verify(t, token, "--app", s.name, "--promote-result", file, "--refresh", "--timeout", verifyTimeout)
+	sts, err := cp.Client.AppsV1().StatefulSets(s.name).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old == "" || sts.Status.UpdateRevision == old {
+		t.Fatalf("the pods are of revision %q, the StatefulSet's update revision is %q", old, sts.Status.UpdateRevision)
+	}
+	want := "drift: older at " + short(second) + " is Synced and Healthy, but 2 of 4 containers do not run the digest Git pins\n"
+	for _, pod := range []string{"web-0", "web-1"} {
+		want += "  pod older/" + pod + ", container web:\n" +
+			"    expected: " + s.org + "/web:v2@" + v2.Digest + " (Git, StatefulSet.apps older/web)\n" +
+			"    actual: " + s.org + "/web@" + s.web.AMD64 + " (as the node reports it)\n" +
+			"    likely cause: a pod of an older revision is still running: it was made from revision " + old + " of StatefulSet.apps older/web, which is at " + sts.Status.UpdateRevision + "\n"
 	}
 	if r.code != 1 || normalize(r.stdout) != want {
 		t.Errorf("verify: exit %d\nstdout:\n%s\nwant (normalized):\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
