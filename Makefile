@@ -64,7 +64,7 @@ $(STATICCHECK):
 # The control plane (etcd, kube-apiserver, kube-controller-manager), argocd,
 # redis-server, digestpin, digestpin-verify and digestpin-cluster-demo in
 # ./bin for the cluster suite and `digestpin demo --cluster`; the first two
-# are built once into ~/.cache/digestpin (about 30 minutes on 2 cores),
+# are built once into ~/.cache/digestpin (11 minutes on 2 idle cores),
 # later runs take seconds.
 cluster:
 	e2e/cluster/setup.sh $(BIN)

@@ -20,7 +20,7 @@ what Argo CD would show before and after digestpin promote.
 With --cluster, tells the same story on a real Kubernetes control plane and a
 real Argo CD on loopback, ending with digestpin verify's table. It runs
 digestpin-cluster-demo, which ` + "`make cluster`" + ` builds into ./bin of a clone
-together with what it starts (about 30 minutes the first time).`,
+together with what it starts (about 11 minutes the first time).`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep", Usage: "keep the config repository and clones, and print where"},
 			&cli.StringFlag{Name: "dir", Usage: "directory for the demo's files (default: a new temporary directory)"},
@@ -48,7 +48,7 @@ func clusterDemo(c *cli.Context) error {
 	if path == "" {
 		return cli.Exit(fmt.Sprintf("demo --cluster: it runs %s, which is not %s.\n"+
 			"It needs a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager), Argo CD and redis-server.\n"+
-			"From a clone of digestpin, build them all into ./bin (about 30 minutes the first time, seconds after):\n"+
+			"From a clone of digestpin, build them all into ./bin (about 11 minutes the first time, seconds after):\n"+
 			"    make cluster\n"+
 			"then run bin/digestpin demo --cluster. Plain `digestpin demo` needs none of this.", clusterDemoBinary, where), exitRefused)
 	}

@@ -93,7 +93,7 @@ func TestDemoClusterSaysHowToBuildWhatItNeeds(t *testing.T) {
 	r := digestpin(t, t.TempDir(), []string{"PATH=/nonexistent"}, "demo", "--cluster")
 	want := "demo --cluster: it runs digestpin-cluster-demo, which is not next to digestpin (" + filepath.Dir(binary) + ") or on PATH.\n" +
 		"It needs a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager), Argo CD and redis-server.\n" +
-		"From a clone of digestpin, build them all into ./bin (about 30 minutes the first time, seconds after):\n" +
+		"From a clone of digestpin, build them all into ./bin (about 11 minutes the first time, seconds after):\n" +
 		"    make cluster\n" +
 		"then run bin/digestpin demo --cluster. Plain `digestpin demo` needs none of this.\n"
 	r.expect(t, 1, "", want)

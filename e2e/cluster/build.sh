@@ -8,9 +8,10 @@
 #
 #     ${DIGESTPIN_CACHE:-$HOME/.cache/digestpin}/k8s-<version>/bin
 #
-# A binary already in the cache is not rebuilt: a cold build takes about
-# 20 minutes on 2 cores (kube-apiserver alone about 15, peaking at 2.4 GB),
-# a warm run takes well under a second. Binaries are built into a temporary
+# A binary already in the cache is not rebuilt: a cold build took about 7
+# minutes on 2 idle cores (kube-apiserver alone about 5, peaking at 2.4 GB;
+# three times that when other builds share the cores), a warm run takes
+# well under a second. Binaries are built into a temporary
 # directory and renamed into place, under a lock, so an interrupted or
 # concurrent build never leaves a half-written binary behind.
 #
@@ -57,7 +58,7 @@ if [ -n "$(missing)" ]; then
 		tmp=$(mktemp -d "$cache/.build.XXXXXX")
 		trap 'rm -rf "$tmp"' EXIT
 		for n in $todo; do
-			echo "building $n $([ "$n" = etcd ] && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 || echo "$k8s") into $cache (the first build of kube-apiserver takes about 15 minutes)" >&2
+			echo "building $n $([ "$n" = etcd ] && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 || echo "$k8s") into $cache (the first build of kube-apiserver takes about 5 minutes on 2 idle cores)" >&2
 			start=$(date +%s)
 			go build -o "$tmp/$n" -ldflags="$ldflags" "${pkg[$n]}"
 			mv "$tmp/$n" "$cache/$n"

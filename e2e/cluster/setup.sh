@@ -7,11 +7,11 @@
 #
 #   etcd, kube-apiserver, kube-controller-manager
 #       built by build.sh from this directory's go.mod into
-#       ~/.cache/digestpin/k8s-<version>/bin (about 20 minutes the first time);
+#       ~/.cache/digestpin/k8s-<version>/bin (about 7 minutes the first time);
 #   argocd
 #       Argo CD's one binary (ARGOCD_BINARY_NAME picks the component), built
 #       from the argo-cd module e2e/go.mod requires, into
-#       ~/.cache/digestpin/argocd-<version>-<go version>/ (about 10 minutes
+#       ~/.cache/digestpin/argocd-<version>-<go version>/ (about 3 minutes
 #       the first time);
 #   redis-server
 #       Debian's package, installed with apt-get when missing (Argo CD's
@@ -46,7 +46,7 @@ if [ ! -x "$argodir/argocd" ]; then
 	exec 8>"$argodir/.lock"
 	flock 8
 	if [ ! -x "$argodir/argocd" ]; then
-		echo "building argocd $argo into $argodir (about 10 minutes the first time)" >&2
+		echo "building argocd $argo into $argodir (about 3 minutes the first time)" >&2
 		start=$(date +%s)
 		tmp=$(mktemp "$argodir/.argocd.XXXXXX")
 		trap 'rm -f "$tmp"' EXIT

@@ -67,7 +67,7 @@ func runMain(m *testing.M) int {
 		}
 	}
 	if len(missing) > 0 {
-		skip = fmt.Sprintf("the cluster suite needs %s in %s; build them with `make cluster` (the first build takes about 30 minutes on 2 cores; later runs reuse ~/.cache/digestpin)",
+		skip = fmt.Sprintf("the cluster suite needs %s in %s; build them with `make cluster` (the first build takes about 11 minutes on 2 idle cores; later runs reuse ~/.cache/digestpin)",
 			strings.Join(missing, ", "), binDir)
 		if os.Getenv("CI") == "true" {
 			fmt.Fprintln(os.Stderr, "FAIL: "+skip)

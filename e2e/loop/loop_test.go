@@ -26,7 +26,7 @@ func controlPlaneBin(t *testing.T) string {
 	dir, _ = filepath.Abs(dir)
 	for _, b := range ControlPlaneBinaries {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			msg := fmt.Sprintf("%s is not in %s; build the control plane with `make cluster` (the first build takes about 20 minutes on 2 cores)", b, dir)
+			msg := fmt.Sprintf("%s is not in %s; build the control plane with `make cluster` (the first build takes about 7 minutes on 2 idle cores)", b, dir)
 			if os.Getenv("CI") == "true" {
 				t.Fatal(msg)
 			}

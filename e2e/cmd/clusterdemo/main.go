@@ -68,7 +68,7 @@ func run(ctx context.Context, out io.Writer, digestpin, binDir, dir string, keep
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("missing %s; run `make cluster` in the clone (the first build takes about 30 minutes on 2 cores)", strings.Join(missing, ", "))
+		return fmt.Errorf("missing %s; run `make cluster` in the clone (the first build takes about 11 minutes on 2 idle cores)", strings.Join(missing, ", "))
 	}
 
 	if dir == "" {
