@@ -21,9 +21,11 @@ unit: $(KUSTOMIZE) $(ACTIONLINT)
 	go test -count=1 ./...
 	cd cmd/digestpin-verify && go test -count=1 ./...
 
-# The race detector over the library packages, where the concurrency is.
+# The race detector over the library packages, where the concurrency is,
+# and over pin, whose concurrency runs in the binary its tests run.
 race: $(KUSTOMIZE)
 	go test -race -count=1 ./internal/...
+	DIGESTPIN_TEST_RACE=1 go test -count=1 -run '^TestPin' ./cmd/digestpin
 
 # Brief fuzz runs; a failure leaves its input in testdata/fuzz.
 fuzz:
