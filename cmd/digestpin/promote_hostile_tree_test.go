@@ -246,3 +246,37 @@ func TestPromoteBoundsWhatItReadsOfTheRepository(t *testing.T) {
 	r.expect(t, 1, "", "data/huge.yaml is 20971520 bytes at "+repo.head(t)+", more than the 8388608 promote reads\n")
 	nothingLeft(t, outer)
 }
+
+// A tree whose files, each within the render's limit, add up to more than
+// promote writes out to render is refused before anything is written: git
+// stores one blob once, however many entries name it, so a small
+// repository can list gigabytes.
+func TestPromoteRefusesATreeTooLargeToWriteOut(t *testing.T) {
+	reg := newRegistry(t)
+	reg.push(t, "acme/web", "v2", "")
+	repo := newConfigRepo(t, webApp(reg.host))
+	full := blob(t, repo.bare, make([]byte, 8<<20)) // the most one file may hold
+	var many []rawEntry
+	for i := range 65 {
+		many = append(many, rawEntry{"100644", fmt.Sprintf("copy%02d.bin", i), full})
+	}
+	data := rawTree(t, repo.bare, many...)
+	large := setMain(t, repo.bare, rawTree(t, repo.bare, append(rootEntries(t, repo.bare, "main"), rawEntry{"40000", "data", data})...))
+	var total int64
+	for _, line := range strings.Split(git(t, repo.bare, "ls-tree", "-r", "-l", "main"), "\n") {
+		var size int64
+		if f := strings.Fields(line); len(f) > 3 {
+			fmt.Sscan(f[3], &size)
+		}
+		total += size
+	}
+	outer, tmp := tmpdirs(t)
+
+	r := digestpin(t, repo.clone, promoteEnv(t, "TMPDIR="+tmp), promoteArgs(reg, "--image", reg.host+"/acme/web:v2", "--path", "apps/web")...)
+	r.expect(t, 1, "", fmt.Sprintf("the tree of %s holds %d bytes of files of at most 8388608 bytes each, more than the 536870912 promote writes out to render it\n", large, total))
+	nothingLeft(t, outer)
+	if repo.head(t) != large {
+		t.Error("the remote changed")
+	}
+	repo.clean(t)
+}
