@@ -317,33 +317,11 @@ func TestAdmissionRewrite(t *testing.T) {
 func statefulApp(name, org string) map[string]string {
 	dir := "apps/" + name + "/"
 	files := loop.ShopApp(name, org)
+	sts := strings.Replace(files[dir+"deployment.yaml"], "kind: Deployment\n", "kind: StatefulSet\n", 1)
+	sts = strings.Replace(sts, "  replicas: 2\n", "  serviceName: web\n  replicas: 2\n  podManagementPolicy: Parallel\n  updateStrategy:\n    type: OnDelete\n", 1)
 	delete(files, dir+"deployment.yaml")
+	files[dir+"statefulset.yaml"] = sts
 	files[dir+"kustomization.yaml"] = strings.Replace(files[dir+"kustomization.yaml"], "- deployment.yaml\n", "- statefulset.yaml\n", 1)
-	files[dir+"statefulset.yaml"] = `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: web
-spec:
-  serviceName: web
-  replicas: 2
-  podManagementPolicy: Parallel
-  updateStrategy:
-    type: OnDelete
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      initContainers:
-      - name: migrate
-        image: ` + org + `/migrate
-      containers:
-      - name: web
-        image: ` + org + `/web
-`
 	return files
 }
 
