@@ -132,20 +132,11 @@ func run(mode mode, sizes string, runs, smallRuns, slow int, skipSlow bool, kust
 		return err
 	}
 	moduleRoot = filepath.Dir(moduleRoot)
-	work, err := os.MkdirTemp("", "digestpin-bench-")
+	work, digestpin, done, err := workspace("digestpin-bench-", keep)
 	if err != nil {
 		return err
 	}
-	if keep {
-		fmt.Fprintln(os.Stderr, "bench: trees and binaries in", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-
-	digestpin, err := buildDigestpin(work)
-	if err != nil {
-		return err
-	}
+	defer done()
 	switch mode {
 	case modeKustomize:
 		if kustomize, err = findKustomize(kustomize, moduleRoot, filepath.Join(work, "bin")); err != nil {
@@ -208,6 +199,24 @@ func run(mode mode, sizes string, runs, smallRuns, slow int, skipSlow bool, kust
 	}
 	printTable(os.Stdout, mode, rows)
 	return nil
+}
+
+// workspace makes the harness's temporary directory and builds digestpin
+// into it; done removes it, unless keep, which prints where it is.
+func workspace(prefix string, keep bool) (work, digestpin string, done func(), err error) {
+	if work, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", nil, err
+	}
+	done = func() { os.RemoveAll(work) }
+	if keep {
+		fmt.Fprintln(os.Stderr, "bench: trees and binaries in", work)
+		done = func() {}
+	}
+	if digestpin, err = buildDigestpin(work); err != nil {
+		done()
+		return "", "", nil, err
+	}
+	return work, digestpin, done, nil
 }
 
 // buildDigestpin builds digestpin into work/bin as the Dockerfile does.

@@ -205,19 +205,11 @@ func benchPin(services int, latency time.Duration, concurrencies string, runs in
 		}
 		cs = append(cs, c)
 	}
-	work, err := os.MkdirTemp("", "digestpin-bench-pin-")
+	work, digestpin, done, err := workspace("digestpin-bench-pin-", keep)
 	if err != nil {
 		return err
 	}
-	if keep {
-		fmt.Fprintln(os.Stderr, "bench: trees and binaries in", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	digestpin, err := buildDigestpin(work)
-	if err != nil {
-		return err
-	}
+	defer done()
 	binaries := []pinBinary{{"digestpin", digestpin}}
 	if baseline != "" {
 		if baseline, err = filepath.Abs(baseline); err != nil {
