@@ -283,12 +283,10 @@ func TestAdmissionRewrite(t *testing.T) {
 		name, _, _ := strings.Cut(image, "@")
 		return name
 	})
-	if hook != nil {
-		t.Cleanup(hook.Stop)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(hook.Stop)
 	file, commit := s.promote(t, "v1")
 	moved, err := reg.PushIndex(s.name+"/web", "v1")
 	if err != nil {

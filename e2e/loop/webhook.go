@@ -35,8 +35,9 @@ type Webhook struct {
 
 // StartWebhook serves the webhook, registers it with the apiserver as the
 // MutatingWebhookConfiguration name for pods of namespace, and returns
-// once the apiserver calls it: a dry-run pod comes back rewritten.
-func StartWebhook(ctx context.Context, client kubernetes.Interface, name, namespace string, rewrite func(image string) string) (w *Webhook, err error) {
+// once the apiserver calls it: a dry-run pod comes back rewritten. On an
+// error it has stopped and unregistered what it started.
+func StartWebhook(ctx context.Context, client kubernetes.Interface, name, namespace string, rewrite func(image string) string) (_ *Webhook, err error) {
 	now := time.Now().Add(-time.Hour)
 	ca, err := issue(nil, &x509.Certificate{
 		Subject:   pkix.Name{CommonName: name + "-ca"},
@@ -57,7 +58,7 @@ func StartWebhook(ctx context.Context, client kubernetes.Interface, name, namesp
 	if err != nil {
 		return nil, err
 	}
-	w = &Webhook{client: client, name: name}
+	w := &Webhook{client: client, name: name}
 	w.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { review(rw, r, rewrite) }))
 	w.srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{serving.cert.Raw}, PrivateKey: serving.key}}}
 	w.srv.StartTLS()
@@ -85,7 +86,7 @@ func StartWebhook(ctx context.Context, client kubernetes.Interface, name, namesp
 		}},
 	}
 	if _, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, cfg, metav1.CreateOptions{}); err != nil {
-		return w, fmt.Errorf("registering webhook %s: %w", name, err)
+		return nil, fmt.Errorf("registering webhook %s: %w", name, err)
 	}
 
 	// The apiserver learns of the registration a moment later.
@@ -96,7 +97,7 @@ func StartWebhook(ctx context.Context, client kubernetes.Interface, name, namesp
 	}
 	want := rewrite(image)
 	if want == image {
-		return w, fmt.Errorf("webhook %s: its rewrite leaves %s as it is, so its calls cannot be told", name, image)
+		return nil, fmt.Errorf("webhook %s: its rewrite leaves %s as it is, so its calls cannot be told", name, image)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -105,11 +106,11 @@ func StartWebhook(ctx context.Context, client kubernetes.Interface, name, namesp
 			return w, nil
 		}
 		if time.Now().After(deadline) {
-			return w, fmt.Errorf("webhook %s: the apiserver did not call it within a minute (last: %v)", name, err)
+			return nil, fmt.Errorf("webhook %s: the apiserver did not call it within a minute (last: %v)", name, err)
 		}
 		select {
 		case <-ctx.Done():
-			return w, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
