@@ -407,21 +407,16 @@ func (a *ArgoCD) CreateApplication(ctx context.Context, app Application) error {
 // Refresh asks Argo CD, through its API, to compare an Application with
 // Git now, as a Git webhook does.
 func (a *ArgoCD) Refresh(ctx context.Context, token, app string) (*v1alpha1.Application, error) {
-	c, err := a.client(token)
-	if err != nil {
-		return nil, err
-	}
-	closer, apps, err := c.NewApplicationClient()
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
 	normal := string(v1alpha1.RefreshTypeNormal)
-	return apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &app, Refresh: &normal})
+	return a.get(ctx, token, &applicationpkg.ApplicationQuery{Name: &app, Refresh: &normal})
 }
 
 // Get reads an Application through Argo CD's API, as the UI does.
 func (a *ArgoCD) Get(ctx context.Context, token, app string) (*v1alpha1.Application, error) {
+	return a.get(ctx, token, &applicationpkg.ApplicationQuery{Name: &app})
+}
+
+func (a *ArgoCD) get(ctx context.Context, token string, q *applicationpkg.ApplicationQuery) (*v1alpha1.Application, error) {
 	c, err := a.client(token)
 	if err != nil {
 		return nil, err
@@ -431,7 +426,7 @@ func (a *ArgoCD) Get(ctx context.Context, token, app string) (*v1alpha1.Applicat
 		return nil, err
 	}
 	defer closer.Close()
-	return apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &app})
+	return apps.Get(ctx, q)
 }
 
 // Logs returns the end of every component's log, for a failing test.
